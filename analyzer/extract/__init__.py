@@ -1,0 +1,156 @@
+"""Lines → one row per error event (EXTRACTED_SCHEMA), vectorised with polars, chunk by chunk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from analyzer.extract import shapes
+from analyzer.extract.fields import extract_fields, parse_ts
+from analyzer.extract.records import candidate_records, mark_records, split_tail
+from analyzer.redact import redact_series
+from analyzer.schema import EXTRACTED_SCHEMA, empty_events
+from analyzer.sources import DEFAULT_MAX_LINE_BYTES, Coverage, Source, prefetch, read_chunks, to_lines
+
+RAW_MAX_CHARS = 2000
+EVIDENCE_MAX_LINES = 8  # a record this short is kept whole as its evidence
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """How to read lines: the zone of naive timestamps, the longest line kept whole."""
+
+    tz: str = "UTC"
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    redact: bool = True
+
+
+def extract_events(
+    sources: list[Source], coverage: Coverage, options: ExtractOptions = ExtractOptions()
+) -> pl.DataFrame:
+    """Every event of every source, in input order (path order, then line)."""
+    frames = [extract_source(source, coverage, options) for source in sources]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return empty_events(EXTRACTED_SCHEMA)
+    return pl.concat(frames, how="vertical")
+
+
+def extract_source(source: Source, coverage: Coverage, options: ExtractOptions) -> pl.DataFrame:
+    """The events of one file or stream; records that span chunks are carried over whole."""
+    frames: list[pl.DataFrame] = []
+    tail = pl.DataFrame(schema={"text": pl.String, "line": pl.Int64})
+    next_line = 1
+    for chunk in prefetch(read_chunks(source, coverage)):
+        lines = to_lines(chunk, coverage, options.max_line_bytes)
+        n = lines.len()
+        coverage.lines += n
+        frame = pl.DataFrame(
+            {"text": lines, "line": pl.int_range(next_line, next_line + n, eager=True)}
+        )
+        next_line += n
+        if tail.height:
+            frame = pl.concat([tail, frame], how="vertical")
+        complete, tail_marked = split_tail(mark_records(_unwrap_docker(frame)))
+        tail = tail_marked.select("text", "line") if tail_marked.height else tail.clear()
+        frames.append(_events_of(complete, source.name, options))
+    if tail.height:
+        frames.append(_events_of(mark_records(_unwrap_docker(tail)), source.name, options))
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return empty_events(EXTRACTED_SCHEMA)
+    return _drop_echoes(pl.concat(frames, how="vertical"))
+
+
+def extract_text(text: str, path: str = "<text>", options: ExtractOptions = ExtractOptions()) -> pl.DataFrame:
+    """Events of an in-memory log (tests, stdin helpers): same pipeline, one chunk."""
+    coverage = Coverage()
+    lines = to_lines(text.encode("utf-8"), coverage, options.max_line_bytes)
+    frame = pl.DataFrame({"text": lines, "line": pl.int_range(1, lines.len() + 1, eager=True)})
+    events = _events_of(mark_records(_unwrap_docker(frame)), path, options)
+    return _drop_echoes(events) if events.height else events
+
+
+def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
+    """docker json-file lines {"log":"…\\n","stream":…,"time":…}: keep the log text and time."""
+    is_docker = pl.col("text").str.starts_with('{"log":')
+    if not frame.select(is_docker.any()).item():
+        return frame.with_columns(docker_time=pl.lit(None, pl.String))
+    inner = pl.col("text").str.json_path_match("$.log").str.strip_suffix("\n").str.strip_suffix("\r")
+    return frame.with_columns(
+        docker_time=pl.when(is_docker).then(pl.col("text").str.json_path_match("$.time")),
+        text=pl.when(is_docker & inner.is_not_null()).then(inner).otherwise(pl.col("text")),
+    )
+
+
+def _events_of(marked: pl.DataFrame, path: str, options: ExtractOptions) -> pl.DataFrame:
+    if marked.height == 0:
+        return empty_events(EXTRACTED_SCHEMA)
+    records = candidate_records(marked)
+    if records.height == 0:
+        return empty_events(EXTRACTED_SCHEMA)
+    events = extract_fields(records)
+    if events.height == 0:
+        return empty_events(EXTRACTED_SCHEMA)
+    head_ts = pl.when(pl.col("head").str.starts_with("{")).then(
+        pl.col("head").str.extract(shapes.JSON_TS_PATTERN, 1)
+    ).otherwise(pl.col("head"))
+    events = events.with_columns(
+        ts=pl.coalesce(parse_ts(pl.col("docker_time"), options.tz), parse_ts(head_ts, options.tz)),
+        path=pl.lit(path),
+    )
+    events = _with_evidence(events)
+    if options.redact:
+        events = events.with_columns(raw=redact_series(events["raw"]), msg=redact_series(events["msg"]))
+    return events.select(*EXTRACTED_SCHEMA.keys(), "echo").cast(
+        {name: dtype for name, dtype in EXTRACTED_SCHEMA.items()}
+    )
+
+
+def _with_evidence(events: pl.DataFrame) -> pl.DataFrame:
+    """Add `raw`: a short record whole, else the record line that carries the error (the code,
+    else the message, else the status), else the record's first line."""
+    short = (pl.col("text").str.count_matches("\n") < EVIDENCE_MAX_LINES) & (
+        pl.col("text").str.len_bytes() <= RAW_MAX_CHARS
+    )
+    events = events.with_row_index("_ev").with_columns(
+        _key=pl.coalesce(
+            pl.col("code_str"), pl.col("msg").str.slice(0, 30), pl.col("http_str"), pl.col("net")
+        ),
+        _short=short,
+    )
+    long = events.filter(~pl.col("_short"))
+    if long.height:
+        hits = (
+            long.select("_ev", "_key", line_text=pl.col("text").str.split("\n"))
+            .explode("line_text")
+            .filter(pl.col("line_text").str.contains(pl.col("_key"), literal=True))
+            .group_by("_ev", maintain_order=True)
+            .agg(pl.col("line_text").first())
+        )
+        events = events.join(hits, on="_ev", how="left")
+    else:
+        events = events.with_columns(line_text=pl.lit(None, pl.String))
+    raw = (
+        pl.when(pl.col("_short"))
+        .then(pl.col("text"))
+        .otherwise(pl.coalesce(pl.col("line_text"), pl.col("head")))
+    )
+    return events.with_columns(raw=raw.str.slice(0, RAW_MAX_CHARS)).drop(
+        "_ev", "_key", "_short", "line_text"
+    )
+
+
+def _drop_echoes(events: pl.DataFrame) -> pl.DataFrame:
+    """Drop wrapper lines that repeat the previous event's error for the same request."""
+    same = (
+        (pl.col("code").eq_missing(pl.col("code").shift(1)))
+        & (pl.col("msg").eq_missing(pl.col("msg").shift(1)))
+        & (
+            pl.col("ts").is_null()
+            | pl.col("ts").shift(1).is_null()
+            | ((pl.col("ts") - pl.col("ts").shift(1)).dt.total_seconds() <= shapes.ECHO_SECONDS)
+        )
+    )
+    return events.filter(~(pl.col("echo") & same.fill_null(False))).drop("echo")

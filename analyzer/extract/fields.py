@@ -1,0 +1,178 @@
+"""Record text → event fields: code/msg/status by shape, time, symbol, endpoint, client, headers."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analyzer.extract import shapes
+from analyzer.reference import known_message_regex
+
+_MAX_INT = 2**62
+
+
+def _group(pattern: str, name: str) -> pl.Expr:
+    return pl.col("text").str.extract(pattern, group_index=_index_of(pattern, name))
+
+
+def _index_of(pattern: str, name: str) -> int:
+    """1-based index of a named group, counting capturing groups in order."""
+    import re
+
+    return re.compile(pattern).groupindex[name]
+
+
+def _first(patterns: tuple[str, ...] | list[str], name: str, column: str = "text") -> pl.Expr:
+    return pl.coalesce(
+        [pl.col(column).str.extract(p, group_index=_index_of(p, name)) for p in patterns]
+    )
+
+
+def _unescape(msg: pl.Expr) -> pl.Expr:
+    return msg.str.replace_all(r'\\(["\'/\\])', "$1").str.strip_chars(" \t\"'")
+
+
+def code_fields() -> list[pl.Expr]:
+    """Expressions for code, msg, shape (and the status some shapes carry) from `text`."""
+    codes: list[pl.Expr] = []
+    msgs: list[pl.Expr] = []
+    https: list[pl.Expr] = []
+    names: list[str] = []
+    for shape in shapes.CODE_SHAPES:
+        groups = _group_names(shape.pattern)
+        code = pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "code"))
+        if "msg" in groups:
+            msg = pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "msg"))
+        elif "msg_sq" in groups:
+            msg = pl.coalesce(
+                pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "msg_sq")),
+                pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "msg_dq")),
+            )
+        else:
+            msg = pl.lit(None, pl.String)
+        http = (
+            pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "http"))
+            if "http" in groups
+            else pl.lit(None, pl.String)
+        )
+        codes.append(code)
+        msgs.append(msg)
+        https.append(http)
+        names.append(shape.name)
+    code_str = pl.coalesce(codes)
+    pick_msg = pl.when(codes[0].is_not_null()).then(msgs[0])
+    pick_http = pl.when(codes[0].is_not_null()).then(https[0])
+    pick_shape = pl.when(codes[0].is_not_null()).then(pl.lit(names[0]))
+    for code, msg, http, name in zip(codes[1:], msgs[1:], https[1:], names[1:], strict=True):
+        cond = code.is_not_null()
+        pick_msg = pick_msg.when(cond).then(msg)
+        pick_http = pick_http.when(cond).then(http)
+        pick_shape = pick_shape.when(cond).then(pl.lit(name))
+    # The connector's "Found error" form may carry `error code: None` (no code, status only).
+    connector_http = pl.col("text").str.extract(
+        r"Found error\. status: (\d{3}), error code: None", 1
+    )
+    return [
+        code_str.alias("code_str"),
+        _unescape(pick_msg.otherwise(None)).alias("msg"),
+        pl.coalesce(pick_http.otherwise(None), connector_http).alias("http_code_shape"),
+        pick_shape.otherwise(None).alias("shape"),
+    ]
+
+
+def _group_names(pattern: str) -> set[str]:
+    import re
+
+    return set(re.compile(pattern).groupindex)
+
+
+def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
+    """Add event fields to candidate records (rid, line, head, text[, docker_time])."""
+    known = f"(?P<known>(?:{known_message_regex()})[^\\n\"'{{}}]*)"
+    text = pl.col("text")
+    df = records.with_columns(code_fields()).with_columns(
+        http_str=pl.coalesce(pl.col("http_code_shape"), _first(shapes.HTTP_PATTERNS, "http")),
+        known_msg=text.str.extract(known, 1),
+        net=text.str.extract(shapes.NETWORK_PATTERN, 1),
+        netmsg=text.str.extract(shapes.NETWORK_PATTERN, 2),
+        unrecognised=text.str.contains(shapes.UNRECOGNISED_PATTERN),
+    )
+    code = pl.col("code_str").cast(pl.Int64, strict=False)
+    code = pl.when(code.abs() < _MAX_INT).then(code)
+    http = pl.col("http_str").cast(pl.Int64, strict=False)
+    df = df.with_columns(
+        code=pl.when(code != 0).then(code),
+        http_status=http,
+    )
+    has_code = pl.col("code_str").is_not_null()
+    error_status = pl.col("http_status") >= 400
+    df = df.with_columns(
+        msg=pl.when(has_code)
+        .then(pl.col("msg"))
+        .when(pl.col("known_msg").is_not_null())
+        .then(pl.col("known_msg").str.strip_chars())
+        .when(pl.col("net").is_not_null())
+        .then(pl.concat_str(pl.col("net"), pl.lit(": "), pl.col("netmsg").str.slice(0, 200)))
+        .when(error_status)
+        .then(None)
+        .when(pl.col("unrecognised"))
+        .then(pl.col("head").str.slice(0, 300)),
+        shape=pl.when(has_code)
+        .then(pl.col("shape"))
+        .when(pl.col("known_msg").is_not_null())
+        .then(pl.lit("message"))
+        .when(error_status)
+        .then(pl.lit("http"))
+        .when(pl.col("net").is_not_null())
+        .then(pl.lit("network"))
+        .when(pl.col("unrecognised"))
+        .then(pl.lit("unrecognised")),
+    ).filter(pl.col("shape").is_not_null())
+    return df.with_columns(
+        symbol=_first(shapes.SYMBOL_PATTERNS, "sym").str.replace_all(r"[/-]", "").str.to_uppercase(),
+        endpoint=text.str.extract(shapes.ENDPOINT_PATTERN, 1),
+        client=_client(),
+        retry_after=text.str.extract(shapes.RETRY_AFTER_PATTERN, 1).cast(pl.Int64, strict=False),
+        used_weight=text.str.extract(shapes.USED_WEIGHT_PATTERN, 1).cast(pl.Int64, strict=False),
+        ban_until=text.str.extract(shapes.BAN_UNTIL_PATTERN, 1).cast(pl.Int64, strict=False),
+        echo=text.str.contains(shapes.ECHO_PATTERN),
+    )
+
+
+def _client() -> pl.Expr:
+    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    for name, pattern in shapes.CLIENT_PATTERNS:
+        expr = expr.when(pl.col("text").str.contains("(?m)" + pattern)).then(pl.lit(name))
+    return expr.otherwise(None)
+
+
+def parse_ts(head: pl.Expr, tz: str) -> pl.Expr:
+    """UTC datetime from the start of a record's first line; null when there is none."""
+    parts = head.str.extract_groups(shapes.TS_PATTERN)
+    frac = parts.struct.field("frac").fill_null("0").str.slice(0, 6).str.pad_end(6, "0")
+    naive = pl.concat_str(
+        parts.struct.field("date"), pl.lit(" "), parts.struct.field("time"), pl.lit("."), frac
+    ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+    zone = parts.struct.field("tz")
+    sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
+    digits = zone.str.replace_all(r"[^0-9]", "")
+    offset_min = sign * (
+        digits.str.slice(0, 2).cast(pl.Int64, strict=False) * 60
+        + digits.str.slice(2, 2).cast(pl.Int64, strict=False)
+    )
+    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    utc_from_offset = (naive - pl.duration(minutes=offset_min)).dt.replace_time_zone("UTC")
+    stated = (
+        pl.when(zone.is_in(["Z", "UTC"]))
+        .then(naive.dt.replace_time_zone("UTC"))
+        .when(zone.is_not_null())
+        .then(utc_from_offset)
+        .otherwise(local)
+    )
+    epoch = head.str.extract(shapes.EPOCH_PATTERN, 1)
+    epoch_us = (
+        pl.when(epoch.str.len_chars() == 13)
+        .then(epoch.cast(pl.Int64, strict=False) * 1000)
+        .otherwise((epoch.cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64, strict=False))
+    )
+    from_epoch = epoch_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return pl.coalesce(stated, from_epoch)

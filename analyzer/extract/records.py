@@ -1,0 +1,85 @@
+"""Fold lines into records: a log line plus its continuation lines, marked with vectorised flags.
+
+The rule, for every shape: a line *continues* the record above it when it is
+- indented (traceback frames, pretty-printed JSON and print_r insides, `code:` lines) or blank;
+- "Traceback (most recent call last):" or a chained-exception sentence
+  ("During handling of the above exception…", "The above exception was the direct cause…");
+- a closing bracket line ("}", "]", ")") or a lone "(" (PHP print_r);
+- the exception line that ends a traceback (the first unindented line after the frames).
+Every other line starts a new record. A record yields at most one event, so a logged error
+followed by its traceback — chained blocks included — is counted once.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analyzer.extract.shapes import PREFILTER
+
+MAX_RECORD_LINES = 400  # lines of one record that are examined (a huge indented dump is cut)
+
+# Continuation lines that need no context: indented or blank, traceback headers and chain
+# sentences, closing brackets, a lone "(".
+_CONTINUES = (
+    r"^(?:[ \t\]})]|\z|\(\z|Traceback \(most recent call last\)"
+    r"|During handling of the above exception|The above exception was the direct cause)"
+)
+
+
+def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
+    """Add `rid` (record id, increasing) and `cand` (line passes the prefilter) to (text, line)."""
+    text = pl.col("text")
+    marked = lines.with_columns(cont=text.str.contains(_CONTINUES), cand=text.str.contains(PREFILTER))
+    if marked.select(text.str.starts_with("Traceback (most recent call last)").any()).item():
+        marked = marked.with_columns(cont=pl.col("cont") | _traceback_end())
+    return marked.with_columns(rid=(~pl.col("cont")).cum_sum().cast(pl.Int64)).drop("cont")
+
+
+def _traceback_end() -> pl.Expr:
+    """The exception line ending a traceback: unindented, right after an indented frame line,
+    with a "Traceback" header more recent than the last line that starts a record."""
+    text = pl.col("text")
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    tb_head = text.str.starts_with("Traceback (most recent call last)")
+    indented = text.str.starts_with(" ") | text.str.starts_with("\t")
+    last_tb = pl.when(tb_head).then(row).forward_fill().shift(1)
+    last_plain = pl.when(~pl.col("cont")).then(row).forward_fill().shift(1)
+    return (
+        ~pl.col("cont")
+        & indented.shift(1, fill_value=False)
+        & (last_tb.fill_null(-1) > last_plain.fill_null(-1))
+    )
+
+
+def split_tail(marked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split off the last record (it may continue in the next chunk): (complete, tail)."""
+    if marked.height == 0:
+        return marked, marked
+    last = marked["rid"][-1]
+    cut = marked["rid"].search_sorted(last, side="left")
+    return marked.slice(0, cut), marked.slice(cut)
+
+
+def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
+    """Join the lines of every record that has a candidate line: (rid, line, head, text, …)."""
+    rids = marked.filter(pl.col("cand")).get_column("rid").unique()
+    if rids.len() == 0:
+        return pl.DataFrame(
+            schema={
+                "rid": pl.Int64,
+                "line": pl.Int64,
+                "head": pl.String,
+                "text": pl.String,
+                "docker_time": pl.String,
+            }
+        )
+    return (
+        marked.filter(pl.col("rid").is_in(rids.implode()))
+        .group_by("rid", maintain_order=True)
+        .agg(
+            line=pl.col("line").first(),
+            head=pl.col("text").first(),
+            text=pl.col("text").head(MAX_RECORD_LINES).str.join("\n"),
+            docker_time=pl.col("docker_time").first(),
+        )
+    )

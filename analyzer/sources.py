@@ -1,0 +1,255 @@
+"""Inputs: files, directories, globs, stdin and .gz/.bz2/.xz → chunks of whole lines, with coverage stats."""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import gzip
+import lzma
+import os
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Queue
+from threading import Thread
+from typing import BinaryIO
+
+import polars as pl
+
+from analyzer.errors import InputError
+
+CHUNK_BYTES = 16 << 20
+DEFAULT_MAX_LINE_BYTES = 64 << 10
+STDIN = "-"
+
+_MAGIC = (
+    (b"\x1f\x8b", gzip.open),
+    (b"BZh", bz2.open),
+    (b"\xfd7zXZ\x00", lzma.open),
+)
+_DECOMPRESS_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+
+
+@dataclass
+class Coverage:
+    """What was read and what could not be: every skip is counted and explained."""
+
+    files: int = 0
+    lines: int = 0
+    bytes: int = 0
+    skipped_lines: int = 0  # lines dropped or cut: over --max-line-bytes, unreadable tails
+    repaired_lines: int = 0  # lines with invalid UTF-8, decoded lossily (events kept)
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Record a non-fatal problem; the CLI prints these on stderr and the report counts them."""
+        self.warnings.append(message)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input to read: a path on disk, or stdin."""
+
+    name: str  # as shown in evidence lines
+
+    def open(self) -> BinaryIO:
+        """Open for binary reading, transparently decompressing by magic bytes."""
+        if self.name == STDIN:
+            return sys.stdin.buffer
+        raw = open(self.name, "rb")  # noqa: SIM115 - closed by the caller
+        head = raw.read(6)
+        raw.seek(0)
+        for magic, opener in _MAGIC:
+            if head.startswith(magic):
+                return opener(raw)  # type: ignore[return-value]
+        return raw
+
+
+def expand(paths: list[str], coverage: Coverage) -> list[Source]:
+    """Turn user-named paths (files, directories, globs, '-') into sorted, de-duplicated sources.
+
+    A path the user named that does not exist or cannot be read is an InputError; a problem
+    with a file found inside a directory (unreadable, symlink loop) is a warning and is skipped.
+    """
+    found: list[Source] = []
+    seen: set[str] = set()
+
+    def add(name: str) -> None:
+        key = name if name == STDIN else os.path.realpath(name)
+        if key not in seen:
+            seen.add(key)
+            found.append(Source(name))
+
+    for raw in paths:
+        if raw == STDIN:
+            add(STDIN)
+            continue
+        if any(ch in raw for ch in "*?[") and not os.path.exists(raw):
+            matches = sorted(glob.glob(raw, recursive=True))
+            if not matches:
+                raise InputError(f"{raw}: no file matches this pattern")
+            for match in matches:
+                if os.path.isdir(match):
+                    _walk(match, add, coverage)
+                else:
+                    add(match)
+            continue
+        if not os.path.exists(raw):
+            raise InputError(f"{raw}: no such file or directory")
+        if os.path.isdir(raw):
+            _walk(raw, add, coverage)
+        elif not os.access(raw, os.R_OK):
+            raise InputError(f"{raw}: permission denied")
+        else:
+            add(raw)
+    return found
+
+
+def _walk(top: str, add, coverage: Coverage) -> None:
+    """Add every readable regular file below `top` in sorted order; warn about the rest."""
+    visited: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in visited:
+            coverage.warn(f"{dirpath}: symlink loop, not followed")
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.startswith(".") or name.endswith(".md"):
+                continue
+            path = os.path.join(dirpath, name)
+            if not os.path.isfile(path):
+                coverage.warn(f"{path}: not a regular file (broken link?), skipped")
+            elif not os.access(path, os.R_OK):
+                coverage.warn(f"{path}: permission denied, skipped")
+            else:
+                add(path)
+
+
+def read_chunks(
+    source: Source, coverage: Coverage, *, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[bytes]:
+    """Yield the source as chunks of complete lines (each ending in b"\\n" except maybe the last).
+
+    A truncated or corrupt compressed stream yields what was read and records a warning.
+    A line longer than the chunk size is cut at the chunk size (it is truncated further, and
+    counted, when lines are made).
+    """
+    try:
+        stream = source.open()
+    except OSError as exc:
+        coverage.warn(f"{source.name}: cannot open ({exc.strerror or exc}), skipped")
+        return
+    coverage.files += 1
+    carry = b""
+    first = True
+    try:
+        while True:
+            try:
+                block = stream.read(chunk_bytes)
+            except _DECOMPRESS_ERRORS as exc:
+                coverage.warn(
+                    f"{source.name}: compressed data is corrupt or truncated ({exc}); "
+                    "analysed what could be read"
+                )
+                block = b""
+            if first:
+                first = False
+                if block.startswith(b"\xef\xbb\xbf"):
+                    block = block[3:]
+            coverage.bytes += len(block)
+            if not block:
+                if carry:
+                    yield carry
+                return
+            data = carry + block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                if len(data) <= chunk_bytes:
+                    carry = data
+                    continue
+                # One line longer than a whole chunk: emit its head, drop the rest of it.
+                yield data[:chunk_bytes] + b"\n"
+                carry = _skip_to_newline(stream, coverage, source.name)
+                continue
+            carry = data[cut + 1 :]
+            yield data[: cut + 1]
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def prefetch(chunks: Iterator[bytes], depth: int = 1) -> Iterator[bytes]:
+    """Read (and decompress) the next chunk in a background thread while this one is analysed.
+
+    At most `depth` chunks wait in the queue, so memory stays bounded. polars releases the GIL
+    while it works, so reading and analysing overlap on two cores.
+    """
+    done = object()
+    queue: Queue[object] = Queue(maxsize=depth)
+    failure: list[BaseException] = []
+
+    def pump() -> None:
+        try:
+            for chunk in chunks:
+                queue.put(chunk)
+        except BaseException as exc:  # re-raised in the consumer thread below
+            failure.append(exc)
+        finally:
+            queue.put(done)
+
+    thread = Thread(target=pump, name="bnlog-reader", daemon=True)
+    thread.start()
+    while (item := queue.get()) is not done:
+        yield item  # type: ignore[misc]
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+def _skip_to_newline(stream: BinaryIO, coverage: Coverage, name: str) -> bytes:
+    """Discard the rest of an over-long line; return what follows its newline."""
+    while True:
+        try:
+            block = stream.read(CHUNK_BYTES)
+        except _DECOMPRESS_ERRORS:
+            return b""
+        coverage.bytes += len(block)
+        if not block:
+            return b""
+        cut = block.find(b"\n")
+        if cut >= 0:
+            return block[cut + 1 :]
+
+
+def to_lines(data: bytes, coverage: Coverage, max_line_bytes: int) -> pl.Series:
+    """Split a chunk of complete lines into a string Series (CRLF stripped, lossy UTF-8)."""
+    try:
+        lines = pl.read_lines(data)["line"]
+    except pl.exceptions.ComputeError:
+        text = data.decode("utf-8", errors="replace")
+        lines = pl.read_lines(text.encode("utf-8"))["line"]
+        coverage.repaired_lines += int(lines.str.contains("\ufffd", literal=True).sum())
+    too_long = lines.str.len_bytes() > max_line_bytes
+    n_long = int(too_long.sum())
+    if n_long:
+        coverage.skipped_lines += n_long
+        lines = (
+            pl.select(
+                pl.when(too_long)
+                .then(lines.str.slice(0, max_line_bytes // 4))
+                .otherwise(lines)
+                .alias("line")
+            )
+            .to_series()
+        )
+    return lines
+
+
+def describe(path: str) -> str:
+    """The name shown for a path in evidence lines (kept as the user typed it)."""
+    return path if path == STDIN else str(Path(path))
