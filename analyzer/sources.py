@@ -147,16 +147,16 @@ def read_chunks(
     coverage.files += 1
     carry = b""
     first = True
+    broken = False
     try:
         while True:
-            try:
-                block = stream.read(chunk_bytes)
-            except _DECOMPRESS_ERRORS as exc:
+            block, problem = (b"", None) if broken else _read_block(stream, chunk_bytes)
+            if problem:
+                broken = True
                 coverage.warn(
-                    f"{source.name}: compressed data is corrupt or truncated ({exc}); "
+                    f"{source.name}: compressed data is corrupt or truncated ({problem}); "
                     "analysed what could be read"
                 )
-                block = b""
             if first:
                 first = False
                 if block.startswith(b"\xef\xbb\xbf"):
@@ -181,6 +181,25 @@ def read_chunks(
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _read_block(stream: BinaryIO, size: int) -> tuple[bytes, str | None]:
+    """Up to `size` bytes. A decompressor is read in small steps, so that when the stream
+    turns out corrupt, everything decompressed before the damage is still returned."""
+    if isinstance(stream, gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile):
+        parts: list[bytes] = []
+        got = 0
+        while got < size:
+            try:
+                part = stream.read1(min(size - got, 1 << 16))
+            except _DECOMPRESS_ERRORS as exc:
+                return b"".join(parts), str(exc) or type(exc).__name__
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts), None
+    return stream.read(size), None
 
 
 def prefetch(chunks: Iterator[bytes], depth: int = 1) -> Iterator[bytes]:

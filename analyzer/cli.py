@@ -1,0 +1,137 @@
+"""The command line: click commands only — options → analyze() → renderer → output; errors → exit codes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import traceback
+
+import click
+
+from analyzer import __version__
+from analyzer.errors import AnalyzerError, ExitCode, UsageError
+from analyzer.options import Options, check_zone, normalise_symbol, parse_when
+from analyzer.output import write_output
+from analyzer.render import Style, renderers
+
+_DEBUG_ENV = "BNLOG_DEBUG"
+
+
+def _style(color: str, chart: bool, width: int | None, to_file: bool) -> Style:
+    tty = sys.stdout.isatty() and not to_file
+    if color == "always":
+        use_color = True
+    elif color == "never" or os.environ.get("NO_COLOR"):
+        use_color = False
+    else:
+        use_color = tty
+    if width is None:
+        width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+    return Style(color=use_color, width=width, chart=chart)
+
+
+def _parse_code(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"--code {value!r}: not a number (use e.g. -1021 or 429)") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="bnlog")
+@click.option("--debug", is_flag=True, help="Show a traceback for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Diagnose Binance.US trading-bot logs: which API errors happened, why, and what to do."""
+    if debug:
+        os.environ[_DEBUG_ENV] = "1"
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", metavar="FILE", help="Write here (atomically) instead of stdout.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour (auto: only on a terminal; NO_COLOR is honoured).")
+@click.option("--no-chart", is_flag=True, help="Leave out the timeline chart.")
+@click.option("--width", type=click.IntRange(40, 400), help="Wrap at this width (default: terminal).")
+@click.option("--tz", default="UTC", show_default=True, help="Zone of timestamps written without one.")
+@click.option("--since", metavar="WHEN", help="Only events at/after: ISO time or 90m, 24h, 7d ago.")
+@click.option("--until", metavar="WHEN", help="Only events before: ISO time or 90m, 24h, 7d ago.")
+@click.option("--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol (repeatable).")
+@click.option("--code", "codes", multiple=True, metavar="N", help="Only this code or HTTP status (repeatable).")
+@click.option("--max-line-bytes", type=click.IntRange(256), default=64 * 1024, show_default=True,
+              help="Longer lines are cut (and counted as skipped).")
+@click.option("--no-redact", is_flag=True, help="Show secrets unredacted. Local debugging only: never share the output.")
+def report(paths: tuple[str, ...], fmt: str, output: str | None, color: str, no_chart: bool,
+           width: int | None, tz: str, since: str | None, until: str | None,
+           symbols: tuple[str, ...], codes: tuple[str, ...], max_line_bytes: int,
+           no_redact: bool) -> None:
+    """Analyse log files, directories, globs or '-' (stdin) and print a diagnosis."""
+    from analyzer import analyze
+
+    base = Options()
+    zone = check_zone(tz)
+    options = Options(
+        tz=zone,
+        max_line_bytes=max_line_bytes,
+        redact=not no_redact,
+        since=parse_when(since, now=base.now, tz=zone, flag="--since") if since else None,
+        until=parse_when(until, now=base.now, tz=zone, flag="--until") if until else None,
+        symbols=tuple(sorted({normalise_symbol(s) for s in symbols})),
+        codes=tuple(sorted({_parse_code(c) for c in codes})),
+        now=base.now,
+    )
+    result = analyze(list(paths), options)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    text = renderers()[fmt](result, _style(color, not no_chart, width, output not in (None, "-")))
+    write_output(text, output, list(paths))
+
+
+@cli.command()
+@click.argument("query", required=False, default="")
+def codes(query: str) -> None:
+    """List the error table, or explain the entries matching a code or message fragment."""
+    from analyzer.reference import lookup
+    from analyzer.render.codes import render_codes
+
+    entries = lookup(query)
+    if not entries:
+        raise UsageError(f"no entry matches {query!r} (try `bnlog codes` for the whole table)")
+    click.echo(render_codes(entries, detail=bool(query)), nl=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: the one error boundary. Exit 0 ok, 1 findings over threshold, 2 usage/input."""
+    debug = os.environ.get(_DEBUG_ENV) == "1" or "--debug" in (argv if argv is not None else sys.argv)
+    try:
+        code = cli.main(args=argv, prog_name="bnlog", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except AnalyzerError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(ExitCode.OK)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(ExitCode.USAGE)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)

@@ -1,0 +1,45 @@
+"""The one orchestrator: paths → events → classification → filters → findings → Report."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analyzer.detectors import DetectContext, run_detectors
+from analyzer.extract import ExtractOptions, extract_events
+from analyzer.options import Options
+from analyzer.reference import classify
+from analyzer.report import Report, build_report
+from analyzer.sources import Coverage, expand
+
+
+def classified_events(paths: list[str], options: Options) -> tuple[pl.DataFrame, Coverage]:
+    """Every event of the paths, classified, then filtered by the options."""
+    coverage = Coverage()
+    sources = expand(paths, coverage)
+    extract_options = ExtractOptions(
+        tz=options.tz, max_line_bytes=options.max_line_bytes, redact=options.redact
+    )
+    events = classify(extract_events(sources, coverage, extract_options))
+    return apply_filters(events, options), coverage
+
+
+def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
+    """Keep events inside --since/--until and of the named symbols and codes."""
+    keep = pl.lit(True)
+    if options.since is not None:
+        keep &= pl.col("ts") >= options.since
+    if options.until is not None:
+        keep &= pl.col("ts") < options.until
+    if options.symbols:
+        keep &= pl.col("symbol").is_in(list(options.symbols))
+    if options.codes:
+        wanted = list(options.codes)
+        keep &= pl.col("code").is_in(wanted) | pl.col("http_status").is_in(wanted)
+    return events.filter(keep.fill_null(False)) if keep is not None else events
+
+
+def analyze(paths: list[str], options: Options) -> Report:
+    """The whole analysis: the Report the CLI renders and the tests compare."""
+    events, coverage = classified_events(paths, options)
+    findings = run_detectors(events, DetectContext.from_events(events))
+    return build_report(events, coverage, findings, redacted=options.redact)

@@ -1,0 +1,72 @@
+"""The JSON report (`bnlog.report/1`): contract fields never renamed or dropped, only added to."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from analyzer.render import Style
+from analyzer.report import SCHEMA_ID, CodeRow, Report
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 UTC with Z; milliseconds only when present."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def code_dict(row: CodeRow) -> dict[str, object]:
+    """One `codes` entry: the contract fields first, then additions."""
+    return {
+        "code": row.code,
+        "http_status": row.http_status,
+        "count": row.count,
+        "category": row.category,
+        "reason": row.reason,
+        "severity": row.severity,
+        "known": row.known,
+        "fix": row.fix,
+        "reasons": dict(sorted(row.reasons.items())),
+        "first_seen": iso(row.first_seen),
+        "last_seen": iso(row.last_seen),
+    }
+
+
+def report_dict(report: Report) -> dict[str, object]:
+    """The whole report as JSON-ready data, in a fixed key order."""
+    t = report.totals
+    return {
+        "schema": SCHEMA_ID,
+        "verdict": report.verdict,
+        "totals": {
+            "files": t.files,
+            "lines": t.lines,
+            "bytes": t.bytes,
+            "events": t.events,
+            "skipped_lines": t.skipped_lines,
+            "repaired_lines": t.repaired_lines,
+        },
+        "first_seen": iso(report.first_seen),
+        "last_seen": iso(report.last_seen),
+        "clients": list(report.clients),
+        "codes": [code_dict(row) for row in report.codes],
+        "findings": [f.to_dict() for f in report.findings],
+        "timeline": {
+            "bucket": report.timeline.bucket,
+            "starts": [iso(s) for s in report.timeline.starts],
+            "series": {k: list(v) for k, v in sorted(report.timeline.series.items())},
+            "untimed": report.timeline.untimed,
+        },
+        "warnings": list(report.warnings),
+        "redacted": report.redacted,
+    }
+
+
+def render(report: Report, style: Style = Style()) -> str:
+    """Pretty-printed JSON with a trailing newline."""
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"

@@ -1,0 +1,94 @@
+"""The Markdown report, for GitHub step summaries, issue comments and wikis."""
+
+from __future__ import annotations
+
+from analyzer.render import Style
+from analyzer.render.chart import render_chart
+from analyzer.render.json import iso
+from analyzer.render.text import VERDICT_TEXT, code_label, human_bytes, one_line
+from analyzer.report import Report
+
+_ICON = {"healthy": "🟢", "degraded": "🟠", "critical": "🔴"}
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """Inline code that survives backticks in the text."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def render(report: Report, style: Style = Style()) -> str:
+    """The full Markdown report."""
+    t = report.totals
+    out = ["# bnlog report", ""]
+    out.append(f"**Verdict: {_ICON[report.verdict]} {VERDICT_TEXT[report.verdict]}**")
+    out.append("")
+    span = f" from {iso(report.first_seen)} to {iso(report.last_seen)}" if report.first_seen else ""
+    out.append(f"{t.events} events in {t.files} files{span}.")
+    if report.clients:
+        out.append(f"Clients: {', '.join(report.clients)}.")
+    out.append("")
+    out.append(f"## Findings ({len(report.findings)})")
+    out.append("")
+    if not report.findings:
+        out.append("No pattern in these events needs action.")
+        out.append("")
+    for i, f in enumerate(report.findings, 1):
+        out.append(f"### {i}. [{f.severity.value}] {f.title}")
+        out.append("")
+        meta = [f"kind `{f.kind}`", f"{f.count} events"]
+        if f.first_seen:
+            meta.append(f"{iso(f.first_seen)} → {iso(f.last_seen)}")
+        if f.symbols:
+            meta.append("symbols " + ", ".join(f.symbols))
+        if f.codes:
+            meta.append("codes " + ", ".join(str(c) for c in f.codes))
+        out.append(" · ".join(meta))
+        out.append("")
+        if f.evidence:
+            out.append("Evidence:")
+            out.append("")
+            for e in f.evidence:
+                out.append(f"- `{e.path}:{e.line}` {_code(one_line(e.text, 200))}")
+            out.append("")
+        out.append("**Fix:** " + f.fix.replace("\n", "  \n"))
+        out.append("")
+    if style.chart:
+        chart = render_chart(report.timeline, width=min(style.width, 100), color=False)
+        if chart:
+            out.extend(["## Timeline", "", "```text", chart, "```", ""])
+    out.append("## Codes")
+    out.append("")
+    if report.codes:
+        out.append("| count | code | category | severity | reason | fix |")
+        out.append("|---:|---|---|---|---|---|")
+        for row in report.codes:
+            reason = (row.reason or "-") + ("" if row.known else " (not in the reference table)")
+            fix = row.fix.split("\n")[0]
+            out.append(
+                f"| {row.count} | {code_label(row.code, row.http_status)} | {row.category} | "
+                f"{row.severity} | {_cell(reason)} | {_cell(fix)} |"
+            )
+    else:
+        out.append("No Binance error events found.")
+    out.append("")
+    out.append("## Coverage")
+    out.append("")
+    out.append(
+        f"{t.files} files · {t.lines} lines · {human_bytes(t.bytes)} · {t.events} events · "
+        f"{t.skipped_lines} lines skipped or cut · {t.repaired_lines} lines with invalid UTF-8 repaired"
+    )
+    for warning in report.warnings:
+        out.append(f"- warning: {_cell(warning)}")
+    if not report.redacted:
+        out.append("- warning: secrets were NOT redacted (--no-redact); do not share this report")
+    return "\n".join(out).rstrip() + "\n"
+
+
+

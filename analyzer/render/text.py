@@ -1,0 +1,162 @@
+"""The terminal report: verdict, ranked findings with evidence and fix, chart, code table, coverage."""
+
+from __future__ import annotations
+
+import textwrap
+
+from analyzer.render import Style
+from analyzer.render.chart import render_chart
+from analyzer.render.json import iso
+from analyzer.report import Report
+
+_ANSI = {
+    "critical": "\x1b[1;31m",
+    "error": "\x1b[31m",
+    "warning": "\x1b[33m",
+    "info": "\x1b[36m",
+    "healthy": "\x1b[1;32m",
+    "degraded": "\x1b[1;33m",
+    "bold": "\x1b[1m",
+    "dim": "\x1b[2m",
+}
+_RESET = "\x1b[0m"
+EVIDENCE_CHARS = 160
+
+VERDICT_TEXT = {
+    "healthy": "HEALTHY — nothing here needs action",
+    "degraded": "DEGRADED — the bot is losing requests or orders; see the findings",
+    "critical": "CRITICAL — the bot cannot trade or is banned; act now",
+}
+
+
+def paint(text: str, key: str, style: Style) -> str:
+    """Wrap text in the ANSI colour for `key` when colour is on."""
+    return f"{_ANSI[key]}{text}{_RESET}" if style.color and key in _ANSI else text
+
+
+def human_bytes(n: int) -> str:
+    """1536 → '1.5 KiB'."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def one_line(text: str, limit: int) -> str:
+    """Fold a multi-line evidence text to one line and cut it to `limit` characters."""
+    flat = " ⏎ ".join(part.strip() for part in text.splitlines() if part.strip())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def code_label(code: int | None, http: int | None) -> str:
+    """'-1021', '-1003/429', 'HTTP 503' or '—'."""
+    if code is not None and http is not None:
+        return f"{code}/{http}"
+    if code is not None:
+        return str(code)
+    if http is not None:
+        return f"HTTP {http}"
+    return "—"
+
+
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text, width=max(40, width - len(indent)), initial_indent=indent, subsequent_indent=indent
+    ) or [indent]
+
+
+def render(report: Report, style: Style = Style()) -> str:
+    """The full text report."""
+    width = max(60, style.width)
+    out: list[str] = []
+    t = report.totals
+    span = ""
+    if report.first_seen and report.last_seen:
+        span = f", {iso(report.first_seen)} → {iso(report.last_seen)}"
+    out.append(paint("bnlog report", "bold", style) + f" — {t.events} events in {t.files} files{span}")
+    if report.clients:
+        out.append(f"clients: {', '.join(report.clients)}")
+    out.append("")
+    out.append("Verdict: " + paint(VERDICT_TEXT[report.verdict], report.verdict, style))
+    out.append("")
+    out.extend(_findings(report, style, width))
+    if style.chart:
+        chart = render_chart(report.timeline, width=width, color=style.color)
+        if chart:
+            out.append(paint("Timeline", "bold", style))
+            out.append(chart)
+            if report.timeline.untimed:
+                out.append(f"({report.timeline.untimed} events without a timestamp are not charted)")
+            out.append("")
+    out.extend(_codes(report, style, width))
+    out.extend(_coverage(report, style))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _findings(report: Report, style: Style, width: int) -> list[str]:
+    out = [paint(f"Findings ({len(report.findings)})", "bold", style)]
+    if not report.findings:
+        out.append("  none: no pattern in these events needs action")
+        out.append("")
+        return out
+    for i, f in enumerate(report.findings, 1):
+        sev = paint(f"[{f.severity.value}]", f.severity.value, style)
+        out.extend(_wrap(f"{i}. {f.title}", width, "  ")[:1])
+        out[-1] = f"  {i}. {sev} {f.title}"
+        meta = [f"kind {f.kind}", f"{f.count} events"]
+        if f.first_seen:
+            meta.append(f"{iso(f.first_seen)} → {iso(f.last_seen)}")
+        if f.symbols:
+            meta.append("symbols " + ", ".join(f.symbols))
+        if f.codes:
+            meta.append("codes " + ", ".join(str(c) for c in f.codes))
+        out.extend(_wrap(" · ".join(meta), width, "     "))
+        for e in f.evidence:
+            out.append(
+                "     " + paint(f"{e.path}:{e.line}", "dim", style) + "  " + one_line(e.text, EVIDENCE_CHARS)
+            )
+        for n, para in enumerate(f.fix.split("\n")):
+            if para.strip():
+                out.extend(_wrap(("fix: " if n == 0 else "") + para.strip(), width, "     "))
+        out.append("")
+    return out
+
+
+def _codes(report: Report, style: Style, width: int) -> list[str]:
+    out = [paint("Codes", "bold", style)]
+    if not report.codes:
+        out.append("  no Binance error events found")
+        out.append("")
+        return out
+    header = f"  {'count':>6}  {'code':<10} {'category':<8} {'severity':<8} reason"
+    out.append(header)
+    for row in report.codes:
+        label = code_label(row.code, row.http_status)
+        reason = row.reason or "-"
+        if not row.known:
+            reason += " (not in the reference table)"
+        out.append(
+            f"  {row.count:>6}  {label:<10} {row.category:<8} "
+            + paint(f"{row.severity:<8}", row.severity, style)
+            + f" {reason}"
+        )
+        if row.fix:
+            out.extend(_wrap(row.fix.split("\n")[0], width, " " * 36))
+    out.append("")
+    return out
+
+
+def _coverage(report: Report, style: Style) -> list[str]:
+    t = report.totals
+    out = [paint("Coverage", "bold", style)]
+    out.append(
+        f"  {t.files} files · {t.lines} lines · {human_bytes(t.bytes)} · {t.events} events · "
+        f"{t.skipped_lines} lines skipped or cut · {t.repaired_lines} lines with invalid UTF-8 repaired"
+    )
+    for warning in report.warnings:
+        out.append("  warning: " + warning)
+    if not report.redacted:
+        out.append("  warning: secrets were NOT redacted (--no-redact); do not share this report")
+    return out

@@ -1,0 +1,234 @@
+"""The Report: totals, verdict, findings, code table and timeline, built from events + findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+
+from analyzer.detectors import Finding
+from analyzer.schema import Category, Severity
+from analyzer.sources import Coverage
+
+SCHEMA_ID = "bnlog.report/1"
+
+# Timeline bucket sizes, smallest first; the first that gives at most MAX_BUCKETS is used.
+BUCKETS: tuple[tuple[str, timedelta], ...] = (
+    ("1m", timedelta(minutes=1)),
+    ("5m", timedelta(minutes=5)),
+    ("15m", timedelta(minutes=15)),
+    ("1h", timedelta(hours=1)),
+    ("6h", timedelta(hours=6)),
+    ("1d", timedelta(days=1)),
+    ("7d", timedelta(days=7)),
+)
+MAX_BUCKETS = 60
+
+
+@dataclass(frozen=True)
+class Totals:
+    """How much was read, and how much of it could not be."""
+
+    files: int
+    lines: int
+    bytes: int
+    events: int
+    skipped_lines: int
+    repaired_lines: int = 0
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    """One (code, http_status) pair with its count and classification."""
+
+    code: int | None
+    http_status: int | None
+    count: int
+    category: str
+    reason: str | None
+    severity: str
+    known: bool
+    fix: str
+    reasons: dict[str, int] = field(default_factory=dict)  # every reason under this pair
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Events per time bucket and category; `bucket` is a size like "15m"."""
+
+    bucket: str
+    starts: tuple[datetime, ...]
+    series: dict[str, tuple[int, ...]]  # category -> count per bucket, same length as starts
+    untimed: int = 0  # events that carry no timestamp (not on the chart)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer needs; renderers never see polars."""
+
+    totals: Totals
+    verdict: str
+    findings: tuple[Finding, ...]
+    codes: tuple[CodeRow, ...]
+    timeline: Timeline
+    first_seen: datetime | None
+    last_seen: datetime | None
+    clients: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    redacted: bool = True
+
+
+def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> str:
+    """critical when any finding is critical; degraded for errors or warnings; else healthy."""
+    severities = {f.severity for f in findings}
+    if Severity.CRITICAL in severities:
+        return "critical"
+    if severities & {Severity.ERROR, Severity.WARNING}:
+        return "degraded"
+    return "healthy"
+
+
+def build_report(
+    events: pl.DataFrame,
+    coverage: Coverage,
+    findings: list[Finding],
+    *,
+    redacted: bool = True,
+) -> Report:
+    """Summarise classified events and detector findings into a Report."""
+    first, last = (None, None)
+    timed = events.filter(pl.col("ts").is_not_null())
+    if timed.height:
+        first, last = (_utc(v) for v in timed.select(pl.col("ts").min(), pl.col("ts").max()).row(0))
+    return Report(
+        totals=Totals(
+            files=coverage.files,
+            lines=coverage.lines,
+            bytes=coverage.bytes,
+            events=events.height,
+            skipped_lines=coverage.skipped_lines,
+            repaired_lines=coverage.repaired_lines,
+        ),
+        verdict=verdict_of(findings),
+        findings=tuple(findings),
+        codes=code_rows(events),
+        timeline=timeline(events),
+        first_seen=first,
+        last_seen=last,
+        clients=_clients(events),
+        warnings=tuple(coverage.warnings),
+        redacted=redacted,
+    )
+
+
+def code_rows(events: pl.DataFrame) -> tuple[CodeRow, ...]:
+    """One row per (code, http_status), most frequent first; the dominant reason names it."""
+    if events.height == 0:
+        return ()
+    keys = ["code", "http_status"]
+    per_reason = (
+        events.group_by([*keys, "reason"])
+        .agg(
+            n=pl.len(),
+            category=pl.col("category").min(),
+            severity=pl.col("severity").min(),
+            known=pl.col("known").all(),
+            fix=pl.col("fix").min(),
+        )
+        .sort([*keys, "n", "reason"], descending=[False, False, True, False], nulls_last=True)
+    )
+    totals = events.group_by(keys).agg(
+        count=pl.len(),
+        first=pl.col("ts").min(),
+        last=pl.col("ts").max(),
+        known=pl.col("known").all(),
+        worst=pl.col("severity").replace_strict(_SEVERITY_RANK, default=9).min(),
+    )
+    dominant = per_reason.group_by(keys, maintain_order=True).first()
+    reasons = (
+        per_reason.filter(pl.col("reason").is_not_null())
+        .group_by(keys)
+        .agg(reason_list=pl.col("reason"), n_list=pl.col("n"))
+    )
+    table = (
+        totals.join(dominant.drop("known"), on=keys, how="left", nulls_equal=True)
+        .join(reasons, on=keys, how="left", nulls_equal=True)
+        .sort(["count", "code", "http_status"], descending=[True, False, False], nulls_last=True)
+    )
+    rows = []
+    for r in table.iter_rows(named=True):
+        severity = list(_SEVERITY_RANK)[r["worst"]] if r["worst"] < len(_SEVERITY_RANK) else "error"
+        rows.append(
+            CodeRow(
+                code=r["code"],
+                http_status=r["http_status"],
+                count=r["count"],
+                category=r["category"] or Category.UNKNOWN.value,
+                reason=r["reason"],
+                severity=severity,
+                known=bool(r["known"]),
+                fix=r["fix"] or "",
+                reasons=dict(zip(r["reason_list"] or [], r["n_list"] or [], strict=True)),
+                first_seen=_utc(r["first"]),
+                last_seen=_utc(r["last"]),
+            )
+        )
+    return tuple(rows)
+
+
+_SEVERITY_RANK = {s.value: s.rank for s in Severity}
+
+
+def timeline(events: pl.DataFrame) -> Timeline:
+    """Events per bucket and category, the bucket size chosen so the span fits MAX_BUCKETS."""
+    timed = events.filter(pl.col("ts").is_not_null())
+    untimed = events.height - timed.height
+    if timed.height == 0:
+        return Timeline(bucket="", starts=(), series={}, untimed=untimed)
+    first, last = timed.select(pl.col("ts").min(), pl.col("ts").max()).row(0)
+    span = last - first
+    name, size = next(
+        ((n, s) for n, s in BUCKETS if span / s < MAX_BUCKETS), BUCKETS[-1]
+    )
+    start = pl.col("ts").dt.truncate(name)
+    counts = (
+        timed.group_by(start.alias("start"), "category")
+        .len()
+        .pivot(on="category", index="start", values="len")
+        .fill_null(0)
+    )
+    begin = _floor(first, size)
+    n = int((last - begin) / size) + 1
+    grid = pl.DataFrame(
+        {"start": pl.datetime_range(begin, begin + size * (n - 1), size, eager=True, time_zone="UTC")}
+    )
+    full = grid.join(counts, on="start", how="left").fill_null(0).sort("start")
+    categories = sorted(c for c in full.columns if c != "start")
+    return Timeline(
+        bucket=name,
+        starts=tuple(_utc(v) for v in full["start"].to_list()),
+        series={c: tuple(int(v) for v in full[c].to_list()) for c in categories},
+        untimed=untimed,
+    )
+
+
+def _floor(value: datetime, size: timedelta) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + ((value.astimezone(UTC) - epoch) // size) * size
+
+
+def _clients(events: pl.DataFrame) -> tuple[str, ...]:
+    counted = (
+        events.filter(pl.col("client").is_not_null())
+        .group_by("client")
+        .len()
+        .sort(["len", "client"], descending=[True, False])
+    )
+    return tuple(counted["client"].to_list())
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
