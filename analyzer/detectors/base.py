@@ -1,0 +1,255 @@
+"""The Finding model, the Detector protocol and the small helpers every detector shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import polars as pl
+
+from analyzer.schema import Severity
+
+MAX_EVIDENCE = 3
+
+# Ties on (ts, path, line) are broken by the text so every sort here is total.
+EVENT_ORDER = ("ts", "path", "line", "raw")
+
+TIME_OFFSET_SCHEMA: dict[str, pl.DataType] = {
+    "ts": pl.Datetime("us", "UTC"),  # when the bot logged its offset to the exchange clock
+    "offset_ms": pl.Int64(),  # the offset as the bot logged it (sign as logged)
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One log event quoted as proof: where it is and its (already redacted) text."""
+
+    path: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One diagnosis: what pattern the events form, how bad it is, and what to do.
+
+    `codes` holds the Binance codes involved (negative) plus the HTTP status (positive) of
+    events that carry no real code. `impact` ranks findings of the same severity (bigger
+    first): the number of events the finding accounts for. It is not part of `to_dict()`,
+    because it only orders the report.
+    """
+
+    kind: str
+    severity: Severity
+    title: str
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    symbols: tuple[str, ...]
+    codes: tuple[int, ...]
+    evidence: tuple[Evidence, ...]
+    fix: str
+    details: dict[str, object]
+    impact: float
+
+    def __post_init__(self) -> None:
+        if len(self.evidence) > MAX_EVIDENCE:
+            raise ValueError(f"{self.kind}: at most {MAX_EVIDENCE} evidence events")
+        object.__setattr__(self, "symbols", tuple(sorted(set(self.symbols))))
+        object.__setattr__(self, "codes", tuple(sorted(set(self.codes))))
+
+    def to_dict(self) -> dict[str, object]:
+        """The finding as plain JSON-ready data, keys and lists in a fixed order."""
+        return {
+            "kind": self.kind,
+            "severity": self.severity.value,
+            "title": self.title,
+            "count": self.count,
+            "first_seen": iso(self.first_seen),
+            "last_seen": iso(self.last_seen),
+            "symbols": list(self.symbols),
+            "codes": list(self.codes),
+            "evidence": [{"path": e.path, "line": e.line, "text": e.text} for e in self.evidence],
+            "fix": self.fix,
+            "details": self.details,
+        }
+
+
+def empty_time_offsets() -> pl.DataFrame:
+    """A time-offset frame with no rows."""
+    return pl.DataFrame(schema=TIME_OFFSET_SCHEMA)
+
+
+@dataclass(frozen=True, eq=False)
+class DetectContext:
+    """What detectors may know beyond the events; new fields get defaults so callers keep working."""
+
+    clients: tuple[str, ...] = ()  # clients seen in the log, most frequent first
+    time_offsets: pl.DataFrame = field(default_factory=empty_time_offsets)
+
+    @classmethod
+    def from_events(
+        cls, events: pl.DataFrame, time_offsets: pl.DataFrame | None = None
+    ) -> DetectContext:
+        """A context whose clients are counted from the events themselves."""
+        return cls(
+            clients=tuple(value_counts(events, "client")),
+            time_offsets=empty_time_offsets() if time_offsets is None else time_offsets,
+        )
+
+
+class Detector(Protocol):
+    """Recognises one situation in the events table and explains it as findings."""
+
+    name: str  # the `kind` of every finding it returns; also its module name
+    story: str  # one sentence: the situation it recognises
+
+    def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
+        """Findings for the situation, or an empty list when the events do not show it."""
+        ...
+
+
+# ---------------------------------------------------------------------------- frame helpers
+
+
+def ordered(events: pl.DataFrame) -> pl.DataFrame:
+    """Events earliest first (untimed last), in a total, input-order-independent order."""
+    return events.sort(list(EVENT_ORDER), nulls_last=True)
+
+
+def with_reasons(events: pl.DataFrame, reasons: Iterable[str]) -> pl.DataFrame:
+    """The events whose reason is one of `reasons`, ordered."""
+    return ordered(events.filter(pl.col("reason").is_in(list(reasons))))
+
+
+def evidence_of(events: pl.DataFrame) -> tuple[Evidence, ...]:
+    """Up to three events as evidence, earliest first."""
+    rows = ordered(events).head(MAX_EVIDENCE).select("path", "line", "raw").rows()
+    return tuple(Evidence(path=p or "", line=n or 0, text=t or "") for p, n, t in rows)
+
+
+def time_span(events: pl.DataFrame) -> tuple[datetime | None, datetime | None]:
+    """First and last timestamp among the events (None when none is timed)."""
+    if events.is_empty():
+        return None, None
+    first, last = events.select(pl.col("ts").min().alias("a"), pl.col("ts").max().alias("b")).row(0)
+    return utc(first), utc(last)
+
+
+def symbols_of(events: pl.DataFrame) -> tuple[str, ...]:
+    """Distinct non-null symbols, sorted."""
+    return tuple(sorted(events.get_column("symbol").drop_nulls().unique().to_list()))
+
+
+def codes_of(events: pl.DataFrame) -> tuple[int, ...]:
+    """Distinct Binance codes plus the HTTP status of events without one (code null or 0)."""
+    real = pl.col("code").is_not_null() & (pl.col("code") != 0)
+    codes = events.filter(real).get_column("code").unique().to_list()
+    statuses = events.filter(~real).get_column("http_status").drop_nulls().unique().to_list()
+    return tuple(sorted(set(codes) | set(statuses)))
+
+
+def value_counts(events: pl.DataFrame, column: str) -> dict[str, int]:
+    """Non-null values of a column with their counts, most frequent first, ties by value."""
+    counted = (
+        events.filter(pl.col(column).is_not_null())
+        .group_by(column)
+        .len()
+        .sort(["len", column], descending=[True, False])
+    )
+    return {str(v): int(n) for v, n in counted.rows()}
+
+
+def clients_of(events: pl.DataFrame, ctx: DetectContext) -> tuple[str, ...]:
+    """The clients that wrote these events, most frequent first; else the log's clients."""
+    found = tuple(value_counts(events, "client"))
+    return found or ctx.clients
+
+
+def per_minute(events: pl.DataFrame) -> pl.DataFrame:
+    """(minute, len) for timed events, in time order."""
+    return (
+        events.filter(pl.col("ts").is_not_null())
+        .group_by(pl.col("ts").dt.truncate("1m").alias("minute"))
+        .len()
+        .sort("minute")
+    )
+
+
+def sessions(events: pl.DataFrame, gap_s: int) -> pl.DataFrame:
+    """Timed events, ordered, with a `session` id: a new session starts after a quiet gap."""
+    timed = ordered(events.filter(pl.col("ts").is_not_null()))
+    gap = pl.col("ts").diff() > pl.duration(seconds=gap_s)
+    return timed.with_columns(session=gap.fill_null(True).cum_sum())
+
+
+# ---------------------------------------------------------------------------- text helpers
+
+
+def utc(value: object) -> datetime | None:
+    """A datetime as the same instant in datetime.UTC (polars hands back ZoneInfo('UTC'))."""
+    return value.astimezone(UTC) if isinstance(value, datetime) else None
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a trailing Z: seconds, or milliseconds when the time has them."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    spec = "seconds" if value.microsecond == 0 else "milliseconds"
+    return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """'1 request', '2 requests'."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def when(first: datetime | None, last: datetime | None) -> str:
+    """' between 02:10 and 05:40 UTC on 2024-03-18' and friends; '' when untimed."""
+    if first is None or last is None:
+        return ""
+    first, last = first.astimezone(UTC), last.astimezone(UTC)
+    if first.strftime("%Y%m%d%H%M") == last.strftime("%Y%m%d%H%M"):
+        return f" at {first:%H:%M} UTC on {first:%Y-%m-%d}"
+    if first.date() == last.date():
+        return f" between {first:%H:%M} and {last:%H:%M} UTC on {first:%Y-%m-%d}"
+    return f" between {first:%Y-%m-%d %H:%M} and {last:%Y-%m-%d %H:%M} UTC"
+
+
+def duration_text(seconds: float) -> str:
+    """A short human duration: '45s', '12m', '2h 5m', '3d 4h'."""
+    s = int(round(seconds))
+    days, rest = divmod(s, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def client_lines(clients: Sequence[str], advice: Mapping[str, str]) -> list[str]:
+    """The advice lines for the clients in question that have one, most frequent first."""
+    return [f"{c}: {advice[c]}" for c in clients if c in advice]
+
+
+def top_fix(events: pl.DataFrame) -> str | None:
+    """The reference table's most common fix text among the events, if any."""
+    fixes = value_counts(events, "fix")
+    return next(iter(fixes), None)
+
+
+def listing(items: Iterable[str], limit: int = 5) -> str:
+    """'A, B and C', or 'A, B, C, D, E and 3 more' past `limit` items (in the given order)."""
+    names = list(items)
+    if len(names) > limit:
+        return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
