@@ -1,0 +1,75 @@
+"""Reference data for Binance.US errors: classify events, look codes up, list entries."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from analyzer.reference._classify import classify
+from analyzer.reference._load import load_entries, parse_reference
+from analyzer.reference._model import REASONS, Entry, is_reason, range_category
+
+__all__ = [
+    "REASONS",
+    "Entry",
+    "classify",
+    "entries",
+    "is_reason",
+    "known_message_regex",
+    "lookup",
+    "parse_reference",
+    "range_category",
+]
+
+_NUMBER = re.compile(r"(-)?(\d{1,9})")
+_HTTP = re.compile(r"(?i)http\s*(\d{3})")
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def entries() -> list[Entry]:
+    """Every entry: codes by absolute value, then HTTP statuses, then message rules."""
+    return list(load_entries())
+
+
+def _under_code(entry: Entry, code: int, see: set[str | None]) -> bool:
+    """The code's row, the message rules it carries, and the rule its `see` points to."""
+    if entry.kind == "code":
+        return entry.code == code
+    if entry.kind != "message":
+        return False
+    return code in entry.codes or entry.default_code == code or entry.reason in see
+
+
+def lookup(query: str) -> list[Entry]:
+    """Entries for `bnlog codes QUERY`: a code ('-1021', '1021'), 'HTTP 429'/'429', or text."""
+    query = query.strip()
+    every = load_entries()
+    if not query:
+        return list(every)
+    if status := _HTTP.fullmatch(query):
+        return [e for e in every if e.kind == "http" and e.http == int(status.group(1))]
+    if number := _NUMBER.fullmatch(query):
+        value = int(number.group(2))
+        see = {e.see for e in every if e.kind == "code" and e.code == -value and e.see}
+        hits = [e for e in every if _under_code(e, -value, see)]
+        if number.group(1) is None:
+            hits += [e for e in every if e.kind == "http" and e.http == value]
+        return [e for e in every if e in hits]
+    needle = query.casefold()
+    return [
+        e
+        for e in every
+        if any(
+            needle in field.casefold()
+            for field in (e.name, e.reason or "", e.table_message or "", *e.message)
+        )
+    ]
+
+
+@cache
+def known_message_regex() -> str:
+    """One alternation of all message-rule regexes (named groups made non-capturing)."""
+    patterns = (
+        _NAMED_GROUP.sub("(?:", e.match or "") for e in load_entries() if e.kind == "message"
+    )
+    return "|".join(f"(?:{p})" for p in patterns)
