@@ -134,4 +134,12 @@ def main(argv: list[str] | None = None) -> None:
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
         sys.exit(ExitCode.USAGE)
+    except Exception as exc:  # the one boundary: a bug must still end in one clear line
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it",
+            err=True,
+        )
+        sys.exit(ExitCode.USAGE)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)

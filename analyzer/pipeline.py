@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from analyzer.detectors import DetectContext, run_detectors
-from analyzer.extract import ExtractOptions, extract_events
+from analyzer.extract import Extracted, ExtractOptions, extract_events
 from analyzer.options import Options
 from analyzer.reference import classify
 from analyzer.report import Report, build_report
@@ -14,13 +14,17 @@ from analyzer.sources import Coverage, expand
 
 def classified_events(paths: list[str], options: Options) -> tuple[pl.DataFrame, Coverage]:
     """Every event of the paths, classified, then filtered by the options."""
+    extracted, coverage = _extract(paths, options)
+    return apply_filters(classify(extracted.events), options), coverage
+
+
+def _extract(paths: list[str], options: Options) -> tuple[Extracted, Coverage]:
     coverage = Coverage()
     sources = expand(paths, coverage)
     extract_options = ExtractOptions(
         tz=options.tz, max_line_bytes=options.max_line_bytes, redact=options.redact
     )
-    events = classify(extract_events(sources, coverage, extract_options))
-    return apply_filters(events, options), coverage
+    return extract_events(sources, coverage, extract_options), coverage
 
 
 def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
@@ -40,6 +44,11 @@ def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
 
 def analyze(paths: list[str], options: Options) -> Report:
     """The whole analysis: the Report the CLI renders and the tests compare."""
-    events, coverage = classified_events(paths, options)
-    findings = run_detectors(events, DetectContext.from_events(events))
+    extracted, coverage = _extract(paths, options)
+    events = apply_filters(classify(extracted.events), options)
+    offsets = extracted.time_offsets
+    if options.since is not None or options.until is not None:
+        offsets = apply_filters(offsets.with_columns(symbol=pl.lit(None, pl.String)), Options(
+            since=options.since, until=options.until)).drop("symbol")
+    findings = run_detectors(events, DetectContext.from_events(events, offsets))
     return build_report(events, coverage, findings, redacted=options.redact)

@@ -102,7 +102,8 @@ def build_report(
     first, last = (None, None)
     timed = events.filter(pl.col("ts").is_not_null())
     if timed.height:
-        first, last = (_utc(v) for v in timed.select(pl.col("ts").min(), pl.col("ts").max()).row(0))
+        lo, hi = timed.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).row(0)
+        first, last = _utc(lo), _utc(hi)
     return Report(
         totals=Totals(
             files=coverage.files,
@@ -188,7 +189,7 @@ def timeline(events: pl.DataFrame) -> Timeline:
     untimed = events.height - timed.height
     if timed.height == 0:
         return Timeline(bucket="", starts=(), series={}, untimed=untimed)
-    first, last = timed.select(pl.col("ts").min(), pl.col("ts").max()).row(0)
+    first, last = timed.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).row(0)
     span = last - first
     name, size = next(
         ((n, s) for n, s in BUCKETS if span / s < MAX_BUCKETS), BUCKETS[-1]

@@ -141,7 +141,8 @@ SHAPES = [
     ),
     pytest.param(
         "2025-01-20 10:14:03,221 ERROR grid: order failed: RequestTimeout: binanceus POST https://api.binance.us/api/v3/order",
-        {"code": None, "http_status": None, "shape": "network", "endpoint": "/api/v3/order"},
+        {"code": None, "http_status": None, "shape": "message", "endpoint": "/api/v3/order",
+         "msg": "RequestTimeout: binanceus POST https://api.binance.us/api/v3/order"},
         id="ccxt-timeout",
     ),
 ]

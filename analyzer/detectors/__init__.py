@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from analyzer.detectors.account_blocked import AccountBlocked
 from analyzer.detectors.auth import Auth
 from analyzer.detectors.bad_request import BadRequest
 from analyzer.detectors.base import DetectContext, Detector, Evidence, Finding
@@ -13,9 +14,11 @@ from analyzer.detectors.filter_violation import FilterViolation
 from analyzer.detectors.geo_block import GeoBlock
 from analyzer.detectors.insufficient_balance import InsufficientBalance
 from analyzer.detectors.ip_ban import IpBan
+from analyzer.detectors.order_rejected import OrderRejected
 from analyzer.detectors.order_state import OrderState
 from analyzer.detectors.outage import Outage
 from analyzer.detectors.rate_limit import RateLimit
+from analyzer.detectors.transport import Transport
 from analyzer.detectors.unknown_code import UnknownCode
 from analyzer.schema import EVENT_SCHEMA
 
@@ -33,12 +36,15 @@ __all__ = [
 REGISTRY: tuple[Detector, ...] = (
     GeoBlock(),
     Auth(),
+    AccountBlocked(),
     IpBan(),
     RateLimit(),
     ClockDrift(),
     Outage(),
+    Transport(),
     FilterViolation(),
     InsufficientBalance(),
+    OrderRejected(),
     OrderState(),
     BadRequest(),
     UnknownCode(),

@@ -17,6 +17,17 @@ RAW_MAX_CHARS = 2000
 EVIDENCE_MAX_LINES = 8  # a record this short is kept whole as its evidence
 
 
+TIME_OFFSET_SCHEMA: dict[str, pl.DataType] = {"ts": pl.Datetime("us", "UTC"), "offset_ms": pl.Int64()}
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What extraction found: the events, and the clock offsets the bot itself logged."""
+
+    events: pl.DataFrame
+    time_offsets: pl.DataFrame
+
+
 @dataclass(frozen=True)
 class ExtractOptions:
     """How to read lines: the zone of naive timestamps, the longest line kept whole."""
@@ -28,17 +39,29 @@ class ExtractOptions:
 
 def extract_events(
     sources: list[Source], coverage: Coverage, options: ExtractOptions = ExtractOptions()
-) -> pl.DataFrame:
+) -> Extracted:
     """Every event of every source, in input order (path order, then line)."""
-    frames = [extract_source(source, coverage, options) for source in sources]
+    offsets: list[pl.DataFrame] = []
+    frames = [extract_source(source, coverage, options, offsets) for source in sources]
     frames = [f for f in frames if f.height]
-    if not frames:
-        return empty_events(EXTRACTED_SCHEMA)
-    return pl.concat(frames, how="vertical")
+    events = pl.concat(frames, how="vertical") if frames else empty_events(EXTRACTED_SCHEMA)
+    time_offsets = (
+        pl.concat(offsets, how="vertical").sort("ts", nulls_last=True)
+        if offsets
+        else pl.DataFrame(schema=TIME_OFFSET_SCHEMA)
+    )
+    return Extracted(events=events, time_offsets=time_offsets)
 
 
-def extract_source(source: Source, coverage: Coverage, options: ExtractOptions) -> pl.DataFrame:
-    """The events of one file or stream; records that span chunks are carried over whole."""
+def extract_source(
+    source: Source,
+    coverage: Coverage,
+    options: ExtractOptions,
+    offsets: list[pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """The events of one file or stream; records that span chunks are carried over whole.
+    Clock offsets the bot logged are appended to `offsets` when it is given."""
+    sink = offsets if offsets is not None else []
     frames: list[pl.DataFrame] = []
     tail = pl.DataFrame(schema={"text": pl.String, "line": pl.Int64})
     next_line = 1
@@ -54,9 +77,9 @@ def extract_source(source: Source, coverage: Coverage, options: ExtractOptions) 
             frame = pl.concat([tail, frame], how="vertical")
         complete, tail_marked = split_tail(mark_records(_unwrap_docker(frame)))
         tail = tail_marked.select("text", "line") if tail_marked.height else tail.clear()
-        frames.append(_events_of(complete, source.name, options))
+        frames.append(_events_of(complete, source.name, options, sink))
     if tail.height:
-        frames.append(_events_of(mark_records(_unwrap_docker(tail)), source.name, options))
+        frames.append(_events_of(mark_records(_unwrap_docker(tail)), source.name, options, sink))
     frames = [f for f in frames if f.height]
     if not frames:
         return empty_events(EXTRACTED_SCHEMA)
@@ -84,12 +107,21 @@ def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _events_of(marked: pl.DataFrame, path: str, options: ExtractOptions) -> pl.DataFrame:
+def _events_of(
+    marked: pl.DataFrame,
+    path: str,
+    options: ExtractOptions,
+    offsets: list[pl.DataFrame] | None = None,
+) -> pl.DataFrame:
     if marked.height == 0:
         return empty_events(EXTRACTED_SCHEMA)
     records = candidate_records(marked)
     if records.height == 0:
         return empty_events(EXTRACTED_SCHEMA)
+    if offsets is not None:
+        found = _time_offsets(records, options)
+        if found.height:
+            offsets.append(found)
     events = extract_fields(records)
     if events.height == 0:
         return empty_events(EXTRACTED_SCHEMA)
@@ -108,11 +140,27 @@ def _events_of(marked: pl.DataFrame, path: str, options: ExtractOptions) -> pl.D
     )
 
 
+def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFrame:
+    """(ts, offset_ms) of the clock offsets the bot logged in these records."""
+    groups = pl.col("text").str.extract_groups(shapes.TIME_OFFSET_PATTERN)
+    ms = groups.struct.field("ms").cast(pl.Float64, strict=False)
+    seconds = groups.struct.field("s").cast(pl.Float64, strict=False)
+    return (
+        records.filter(pl.col("text").str.contains(shapes.TIME_OFFSET_PATTERN))
+        .select(
+            ts=pl.coalesce(parse_ts(pl.col("docker_time"), options.tz), parse_ts(pl.col("head"), options.tz)),
+            offset_ms=pl.coalesce(ms, seconds * 1000).round(0).cast(pl.Int64),
+        )
+    )
+
+
 def _with_evidence(events: pl.DataFrame) -> pl.DataFrame:
     """Add `raw`: a short record whole, else the record line that carries the error (the code,
     else the message, else the status), else the record's first line."""
-    short = (pl.col("text").str.count_matches("\n") < EVIDENCE_MAX_LINES) & (
-        pl.col("text").str.len_bytes() <= RAW_MAX_CHARS
+    short = (
+        (pl.col("text").str.count_matches("\n") < EVIDENCE_MAX_LINES)
+        & (pl.col("text").str.len_bytes() <= RAW_MAX_CHARS)
+        & ~pl.col("text").str.contains("Traceback (most recent call last)", literal=True)
     )
     events = events.with_row_index("_ev").with_columns(
         _key=pl.coalesce(

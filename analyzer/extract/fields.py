@@ -92,6 +92,7 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
     df = records.with_columns(code_fields()).with_columns(
         http_str=pl.coalesce(pl.col("http_code_shape"), _first(shapes.HTTP_PATTERNS, "http")),
         known_msg=text.str.extract(known, 1),
+        bare_msg=text.str.extract(shapes.CCXT_BARE_MSG, 1).str.strip_chars(),
         net=text.str.extract(shapes.NETWORK_PATTERN, 1),
         netmsg=text.str.extract(shapes.NETWORK_PATTERN, 2),
         unrecognised=text.str.contains(shapes.UNRECOGNISED_PATTERN),
@@ -105,11 +106,22 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
     )
     has_code = pl.col("code_str").is_not_null()
     error_status = pl.col("http_status") >= 400
+    # Timeouts and dropped connections count only where the record names Binance.
+    transport = pl.col("net").is_not_null() | pl.col("known_msg").str.contains(shapes.NETWORK_WORDS)
+    off_topic = transport.fill_null(False) & ~text.str.contains(shapes.BINANCE_CONTEXT)
+    df = df.with_columns(
+        known_msg=pl.when(off_topic).then(None).otherwise(pl.col("known_msg")),
+        net=pl.when(off_topic).then(None).otherwise(pl.col("net")),
+    )
     df = df.with_columns(
         msg=pl.when(has_code)
         .then(pl.col("msg"))
         .when(pl.col("known_msg").is_not_null())
-        .then(pl.col("known_msg").str.strip_chars())
+        .then(
+            pl.when(pl.col("bare_msg").str.contains(pl.col("known_msg"), literal=True))
+            .then(pl.col("bare_msg"))
+            .otherwise(pl.col("known_msg").str.strip_chars())
+        )
         .when(pl.col("net").is_not_null())
         .then(pl.concat_str(pl.col("net"), pl.lit(": "), pl.col("netmsg").str.slice(0, 200)))
         .when(error_status)

@@ -82,6 +82,16 @@ NETWORK_PATTERN = (
     r"|ConnectionError|ServerDisconnectedError)\b[:(]\s*(?:binance(?:us)?\s+)?(?P<netmsg>[^\n]*)"
 )
 
+# Transport failures are only Binance events when the record names Binance (not Telegram's).
+NETWORK_WORDS = (
+    r"RequestTimeout|NetworkError|ExchangeNotAvailable|ReadTimeout|ConnectTimeout|Read timed out"
+    r"|Connection reset by peer|Cannot connect to host|ServerDisconnectedError|ConnectionError"
+)
+BINANCE_CONTEXT = r"(?i)binance"
+
+# ccxt's message-matched errors print the bare exchange message after the exchange id.
+CCXT_BARE_MSG = r"\b[A-Z][A-Za-z]+: binance(?:us|usdm|coinm)? (?P<msg>[^\n{]+)"
+
 # A record that looks like a Binance error but that no shape above understood.
 UNRECOGNISED_PATTERN = (
     r"(?i)(?:binance\S*[^\n]{0,200}?\b(?:error|exception)\b|\b(?:error|exception)\b[^\n]{0,200}?binance)"
@@ -91,9 +101,17 @@ UNRECOGNISED_PATTERN = (
 # It must match every line that any pattern above could use; precision does not matter.
 PREFILTER = (
     r"code|[Ee]rror|ERROR|[Ee]xception|HTTP|[Ss]tatus|banned|[Ff]ailure|[Tt]imeout|[Rr]efused"
-    r"|[Rr]eject"
+    r"|[Rr]eject|^\([1-5]\d\d, "
     r"|binance(?:us)? [A-Z]|Insufficient|Market is closed|Unknown order|would (?:immediately|trigger)"
     r"|Duplicate order|not supported|restricted location|Order does not exist"
+    r"|Time offset to |system time deviates"
+)
+
+# Clock observations a bot logs (freqtrade): not events, but evidence for the clock_drift finding.
+#   "Time offset to Binance US is 23ms."   "Your system time deviates by -2.7s from the time of …"
+TIME_OFFSET_PATTERN = (
+    r"Time offset to [^\n]*? is (?P<ms>-?\d+(?:\.\d+)?)ms"
+    r"|system time deviates by (?P<s>-?\d+(?:\.\d+)?)s"
 )
 
 # Timestamps at the start of a record's first line.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analyzer.render import Style
 from analyzer.render.chart import render_chart
 from analyzer.render.json import iso
-from analyzer.render.text import VERDICT_TEXT, code_label, human_bytes, one_line
+from analyzer.render.text import VERDICT_TEXT, code_label, details_line, human_bytes, one_line
 from analyzer.report import Report
 
 _ICON = {"healthy": "🟢", "degraded": "🟠", "critical": "🔴"}
@@ -51,6 +51,10 @@ def render(report: Report, style: Style = Style()) -> str:
             meta.append("codes " + ", ".join(str(c) for c in f.codes))
         out.append(" · ".join(meta))
         out.append("")
+        facts = details_line(f.details)
+        if facts:
+            out.append(_cell(facts))
+            out.append("")
         if f.evidence:
             out.append("Evidence:")
             out.append("")

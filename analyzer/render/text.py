@@ -50,6 +50,34 @@ def one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence of a fix (the code table shows the gist; findings show it all)."""
+    head = text.split("\n")[0]
+    for stop in (". ", ": "):
+        cut = head.find(stop)
+        if 0 < cut < 160 and stop == ". ":
+            return head[: cut + 1]
+    return head if len(head) <= 160 else head[:159] + "…"
+
+
+def details_line(details: dict[str, object]) -> str:
+    """Scalar details as 'key value' pairs (nested dicts one level deep); lists are counted."""
+    parts: list[str] = []
+    for key, value in details.items():
+        if isinstance(value, dict):
+            inner = [f"{k} {v}" for k, v in value.items() if isinstance(v, str | int | float)]
+            if inner:
+                parts.append(f"{key}: " + ", ".join(inner))
+        elif isinstance(value, list):
+            if value and not isinstance(value[0], dict):
+                parts.append(f"{key} " + ", ".join(str(v) for v in value[:6]))
+            elif value:
+                parts.append(f"{key} ×{len(value)}")
+        elif value is not None:
+            parts.append(f"{key} {value}")
+    return "details: " + " · ".join(parts) if parts else ""
+
+
 def code_label(code: int | None, http: int | None) -> str:
     """'-1021', '-1003/429', 'HTTP 503' or '—'."""
     if code is not None and http is not None:
@@ -113,6 +141,9 @@ def _findings(report: Report, style: Style, width: int) -> list[str]:
         if f.codes:
             meta.append("codes " + ", ".join(str(c) for c in f.codes))
         out.extend(_wrap(" · ".join(meta), width, "     "))
+        facts = details_line(f.details)
+        if facts:
+            out.extend(_wrap(facts, width, "     "))
         for e in f.evidence:
             out.append(
                 "     " + paint(f"{e.path}:{e.line}", "dim", style) + "  " + one_line(e.text, EVIDENCE_CHARS)
@@ -143,7 +174,7 @@ def _codes(report: Report, style: Style, width: int) -> list[str]:
             + f" {reason}"
         )
         if row.fix:
-            out.extend(_wrap(row.fix.split("\n")[0], width, " " * 36))
+            out.extend(_wrap(first_sentence(row.fix), width, " " * 10))
     out.append("")
     return out
 
