@@ -91,7 +91,7 @@ def report(paths: tuple[str, ...], fmt: str, output: str | None, color: str, no_
     write_output(text, output, list(paths))
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", required=False, default="")
 def codes(query: str) -> None:
     """List the error table, or explain the entries matching a code or message fragment."""
