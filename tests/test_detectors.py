@@ -148,9 +148,9 @@ def test_unrelated_events_give_no_findings(detector: object) -> None:
     quiet = make_events(
         [
             {
-                "reason": "waf_block",
-                "http_status": 403,
-                "category": "http",
+                "reason": None,
+                "category": "general",
+                "msg": "bot restarted",
                 "ts": "2024-03-18 01:00:00",
             }
         ]
@@ -185,6 +185,7 @@ def test_run_detectors_orders_by_severity_then_impact_then_kind() -> None:
         "filter_violation",
         "filter_violation",
         "error_spike",
+        "transport",
         "outage",
         "insufficient_balance",
         "unknown_code",

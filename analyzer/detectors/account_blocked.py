@@ -82,18 +82,19 @@ class AccountBlocked:
             proof = proof.filter(pl.col("symbol").is_in(list(symbols)))
         after = proof.filter(pl.col("ts") > last) if last is not None else proof.clear()
         worked_again = utc(after.get_column("ts").min()) if after.height else None
+        by_symbol = value_counts(group, "symbol")
         details: dict[str, object] = {
             "reason": reason,
             "status": "recovered" if worked_again else "failing",
             "blocked_since": iso(first),
             "worked_again_at": iso(worked_again),
-            "by_symbol": value_counts(group, "symbol"),
+            "by_symbol": by_symbol,
             "messages": dict(list(value_counts(group, "msg").items())[:MAX_MESSAGES]),
         }
         return Finding(
             kind=self.name,
             severity=Severity.ERROR if worked_again else Severity.CRITICAL,
-            title=_title(reason, group.height, symbols, first, last, worked_again),
+            title=_title(reason, group.height, tuple(by_symbol), first, last, worked_again),
             count=group.height,
             first_seen=first,
             last_seen=last,
