@@ -29,17 +29,19 @@ def _extract(paths: list[str], options: Options) -> tuple[Extracted, Coverage]:
 
 def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
     """Keep events inside --since/--until and of the named symbols and codes."""
-    keep = pl.lit(True)
+    conditions: list[pl.Expr] = []
     if options.since is not None:
-        keep &= pl.col("ts") >= options.since
+        conditions.append(pl.col("ts") >= options.since)
     if options.until is not None:
-        keep &= pl.col("ts") < options.until
+        conditions.append(pl.col("ts") < options.until)
     if options.symbols:
-        keep &= pl.col("symbol").is_in(list(options.symbols))
+        conditions.append(pl.col("symbol").is_in(list(options.symbols)))
     if options.codes:
         wanted = list(options.codes)
-        keep &= pl.col("code").is_in(wanted) | pl.col("http_status").is_in(wanted)
-    return events.filter(keep.fill_null(False)) if keep is not None else events
+        conditions.append(pl.col("code").is_in(wanted) | pl.col("http_status").is_in(wanted))
+    if not conditions:
+        return events
+    return events.filter(pl.all_horizontal(conditions).fill_null(False))
 
 
 def analyze(paths: list[str], options: Options) -> Report:

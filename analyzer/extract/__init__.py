@@ -191,14 +191,26 @@ def _with_evidence(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _drop_echoes(events: pl.DataFrame) -> pl.DataFrame:
-    """Drop wrapper lines that repeat the previous event's error for the same request."""
-    same = (
-        (pl.col("code").eq_missing(pl.col("code").shift(1)))
-        & (pl.col("msg").eq_missing(pl.col("msg").shift(1)))
-        & (
-            pl.col("ts").is_null()
-            | pl.col("ts").shift(1).is_null()
-            | ((pl.col("ts") - pl.col("ts").shift(1)).dt.total_seconds() <= shapes.ECHO_SECONDS)
-        )
+    """Drop wrapper lines that repeat the previous event's error for the same request.
+
+    Same code and msg as the event before, and at most ECHO_SECONDS later (or, when either has
+    no time, at most ECHO_LINES lines later). What the echo adds (the HTTP status the
+    connector prints in "Found error. status: 401, …") is kept on the event it echoes.
+    """
+    prev = {c: pl.col(c).shift(1) for c in ("code", "msg", "ts", "line")}
+    close_in_time = (pl.col("ts") - prev["ts"]).dt.total_seconds() <= shapes.ECHO_SECONDS
+    close_in_lines = (pl.col("line") - prev["line"]) <= shapes.ECHO_LINES
+    timed = pl.col("ts").is_not_null() & prev["ts"].is_not_null()
+    echo = (
+        pl.col("echo")
+        & pl.col("code").eq_missing(prev["code"])
+        & pl.col("msg").eq_missing(prev["msg"])
+        & pl.when(timed).then(close_in_time).otherwise(close_in_lines)
+    ).fill_null(False)
+    marked = events.with_columns(_drop=echo)
+    marked = marked.with_columns(
+        http_status=pl.when(pl.col("http_status").is_null() & pl.col("_drop").shift(-1))
+        .then(pl.col("http_status").shift(-1))
+        .otherwise(pl.col("http_status"))
     )
-    return events.filter(~(pl.col("echo") & same.fill_null(False))).drop("echo")
+    return marked.filter(~pl.col("_drop")).drop("_drop", "echo")

@@ -4,8 +4,9 @@ The rule, for every shape: a line *continues* the record above it when it is
 - indented (traceback frames, pretty-printed JSON and print_r insides, `code:` lines) or blank;
 - "Traceback (most recent call last):" or a chained-exception sentence
   ("During handling of the above exception…", "The above exception was the direct cause…");
-- a closing bracket line ("}", "]", ")") or a lone "(" (PHP print_r);
-- the exception line that ends a traceback (the first unindented line after the frames).
+- a closing bracket line ("}", "]", ")"), or a lone opener ("{", "[", "(", PHP's "Array");
+- the exception line that ends a traceback (the first unindented line after the frames; the
+  "Traceback" header may also end a log line, as in freqtrade's "… due to Traceback (most…").
 Every other line starts a new record. A record yields at most one event, so a logged error
 followed by its traceback — chained blocks included — is counted once.
 """
@@ -21,16 +22,19 @@ MAX_RECORD_LINES = 400  # lines of one record that are examined (a huge indented
 # Continuation lines that need no context: indented or blank, traceback headers and chain
 # sentences, closing brackets, a lone "(".
 _CONTINUES = (
-    r"^(?:[ \t\]})]|\z|\(\z|Traceback \(most recent call last\)"
+    r"^(?:[ \t\]})]|\z|[\[({]\z|Array\z|Traceback \(most recent call last\)"
     r"|During handling of the above exception|The above exception was the direct cause)"
 )
+
+
+_TB_HEAD = "Traceback (most recent call last):"
 
 
 def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
     """Add `rid` (record id, increasing) and `cand` (line passes the prefilter) to (text, line)."""
     text = pl.col("text")
     marked = lines.with_columns(cont=text.str.contains(_CONTINUES), cand=text.str.contains(PREFILTER))
-    if marked.select(text.str.starts_with("Traceback (most recent call last)").any()).item():
+    if marked.select(text.str.contains(_TB_HEAD, literal=True).any()).item():
         marked = marked.with_columns(cont=pl.col("cont") | _traceback_end())
     return marked.with_columns(rid=(~pl.col("cont")).cum_sum().cast(pl.Int64)).drop("cont")
 
@@ -40,7 +44,7 @@ def _traceback_end() -> pl.Expr:
     with a "Traceback" header more recent than the last line that starts a record."""
     text = pl.col("text")
     row = pl.int_range(pl.len(), dtype=pl.Int64)
-    tb_head = text.str.starts_with("Traceback (most recent call last)")
+    tb_head = text.str.ends_with(_TB_HEAD) | text.str.starts_with(_TB_HEAD)
     indented = text.str.starts_with(" ") | text.str.starts_with("\t")
     last_tb = pl.when(tb_head).then(row).forward_fill().shift(1)
     last_plain = pl.when(~pl.col("cont")).then(row).forward_fill().shift(1)
