@@ -14,6 +14,9 @@ from analyzer.schema import EXTRACTED_SCHEMA, empty_events
 from analyzer.sources import DEFAULT_MAX_LINE_BYTES, Coverage, Source, prefetch, read_chunks, to_lines
 
 RAW_MAX_CHARS = 2000
+# Candidate records are gathered over chunks and extracted together: each extraction pass
+# has a fixed cost, and candidates are few (a few % of lines), so batches stay small.
+BATCH_RECORDS = 50_000
 EVIDENCE_MAX_LINES = 8  # a record this short is kept whole as its evidence
 
 
@@ -63,6 +66,8 @@ def extract_source(
     Clock offsets the bot logged are appended to `offsets` when it is given."""
     sink = offsets if offsets is not None else []
     frames: list[pl.DataFrame] = []
+    pending: list[pl.DataFrame] = []  # candidate records waiting for a batch
+    pending_rows = 0
     tail = pl.DataFrame(schema={"text": pl.String, "line": pl.Int64})
     next_line = 1
     for chunk in prefetch(read_chunks(source, coverage)):
@@ -77,9 +82,17 @@ def extract_source(
             frame = pl.concat([tail, frame], how="vertical")
         complete, tail_marked = split_tail(mark_records(_unwrap_docker(frame)))
         tail = tail_marked.select("text", "line") if tail_marked.height else tail.clear()
-        frames.append(_events_of(complete, source.name, options, sink))
+        records = candidate_records(complete)
+        if records.height:
+            pending.append(records)
+            pending_rows += records.height
+        if pending_rows >= BATCH_RECORDS:
+            frames.append(_events_of(pl.concat(pending), source.name, options, sink))
+            pending, pending_rows = [], 0
     if tail.height:
-        frames.append(_events_of(mark_records(_unwrap_docker(tail)), source.name, options, sink))
+        pending.append(candidate_records(mark_records(_unwrap_docker(tail))))
+    if pending:
+        frames.append(_events_of(pl.concat(pending), source.name, options, sink))
     frames = [f for f in frames if f.height]
     if not frames:
         return empty_events(EXTRACTED_SCHEMA)
@@ -91,7 +104,7 @@ def extract_text(text: str, path: str = "<text>", options: ExtractOptions = Extr
     coverage = Coverage()
     lines = to_lines(text.encode("utf-8"), coverage, options.max_line_bytes)
     frame = pl.DataFrame({"text": lines, "line": pl.int_range(1, lines.len() + 1, eager=True)})
-    events = _events_of(mark_records(_unwrap_docker(frame)), path, options)
+    events = _events_of(candidate_records(mark_records(_unwrap_docker(frame))), path, options)
     return _drop_echoes(events) if events.height else events
 
 
@@ -108,14 +121,12 @@ def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _events_of(
-    marked: pl.DataFrame,
+    records: pl.DataFrame,
     path: str,
     options: ExtractOptions,
     offsets: list[pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
-    if marked.height == 0:
-        return empty_events(EXTRACTED_SCHEMA)
-    records = candidate_records(marked)
+    """Events of a batch of candidate records (fields, time, evidence, redaction)."""
     if records.height == 0:
         return empty_events(EXTRACTED_SCHEMA)
     if offsets is not None:

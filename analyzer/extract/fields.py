@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 import polars as pl
 
 from analyzer.extract import shapes
 from analyzer.reference import known_message_regex
 
 _MAX_INT = 2**62
+_NAMED = re.compile(r"\(\?P<(\w+)>")
 
 
-def _group(pattern: str, name: str) -> pl.Expr:
-    return pl.col("text").str.extract(pattern, group_index=_index_of(pattern, name))
+def _renamed(pattern: str, suffix: str) -> str:
+    """The pattern with every named group `g` renamed `g__suffix` (to join patterns in one)."""
+    return _NAMED.sub(lambda m: f"(?P<{m.group(1)}__{suffix}>", pattern)
 
 
-def _index_of(pattern: str, name: str) -> int:
-    """1-based index of a named group, counting capturing groups in order."""
-    import re
-
-    return re.compile(pattern).groupindex[name]
-
-
-def _first(patterns: tuple[str, ...] | list[str], name: str, column: str = "text") -> pl.Expr:
-    return pl.coalesce(
-        [pl.col(column).str.extract(p, group_index=_index_of(p, name)) for p in patterns]
-    )
+@cache
+def _alternation(patterns: tuple[str, ...]) -> tuple[str, tuple[frozenset[str], ...]]:
+    """One regex trying the patterns as alternatives (leftmost match first, then the earlier
+    pattern), and for each alternative the group names it had."""
+    parts = [f"(?:{_renamed(p, str(i))})" for i, p in enumerate(patterns)]
+    names = tuple(frozenset(re.compile(p).groupindex) for p in patterns)
+    return "|".join(parts), names
 
 
 def _unescape(msg: pl.Expr) -> pl.Expr:
@@ -32,57 +33,51 @@ def _unescape(msg: pl.Expr) -> pl.Expr:
 
 
 def code_fields() -> list[pl.Expr]:
-    """Expressions for code, msg, shape (and the status some shapes carry) from `text`."""
-    codes: list[pl.Expr] = []
-    msgs: list[pl.Expr] = []
-    https: list[pl.Expr] = []
-    names: list[str] = []
-    for shape in shapes.CODE_SHAPES:
-        groups = _group_names(shape.pattern)
-        code = pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "code"))
+    """code_str, msg, http_code_shape and shape from `text`.
+
+    The leftmost code/msg pair in the record wins (the first code-bearing line of a traceback),
+    ties going to the shape listed first. Each shape's position is found without captures
+    (fast), then its own capturing regex supplies the fields: one big alternation with
+    captures would be an order of magnitude slower.
+    """
+    text = pl.col("text")
+    positions = [text.str.find(shape.pattern) for shape in shapes.CODE_SHAPES]
+    leftmost = pl.min_horizontal(positions)
+    none = pl.lit(None, pl.String)
+    pick_code = pick_msg = pick_http = pick_shape = pl.when(pl.lit(False)).then(none)
+    for i, shape in enumerate(shapes.CODE_SHAPES):
+        groups = set(re.compile(shape.pattern).groupindex)
+        found = text.str.extract_groups(shape.pattern)
         if "msg" in groups:
-            msg = pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "msg"))
+            msg = found.struct.field("msg")
         elif "msg_sq" in groups:
-            msg = pl.coalesce(
-                pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "msg_sq")),
-                pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "msg_dq")),
-            )
+            msg = pl.coalesce(found.struct.field("msg_sq"), found.struct.field("msg_dq"))
         else:
-            msg = pl.lit(None, pl.String)
-        http = (
-            pl.col("text").str.extract(shape.pattern, _index_of(shape.pattern, "http"))
-            if "http" in groups
-            else pl.lit(None, pl.String)
-        )
-        codes.append(code)
-        msgs.append(msg)
-        https.append(http)
-        names.append(shape.name)
-    code_str = pl.coalesce(codes)
-    pick_msg = pl.when(codes[0].is_not_null()).then(msgs[0])
-    pick_http = pl.when(codes[0].is_not_null()).then(https[0])
-    pick_shape = pl.when(codes[0].is_not_null()).then(pl.lit(names[0]))
-    for code, msg, http, name in zip(codes[1:], msgs[1:], https[1:], names[1:], strict=True):
-        cond = code.is_not_null()
-        pick_msg = pick_msg.when(cond).then(msg)
-        pick_http = pick_http.when(cond).then(http)
-        pick_shape = pick_shape.when(cond).then(pl.lit(name))
+            msg = none
+        http = found.struct.field("http") if "http" in groups else none
+        hit = positions[i] == leftmost
+        pick_code = pick_code.when(hit).then(found.struct.field("code"))
+        pick_msg = pick_msg.when(hit).then(msg)
+        pick_http = pick_http.when(hit).then(http)
+        pick_shape = pick_shape.when(hit).then(pl.lit(shape.name))
     # The connector's "Found error" form may carry `error code: None` (no code, status only).
-    connector_http = pl.col("text").str.extract(
-        r"Found error\. status: (\d{3}), error code: None", 1
-    )
+    connector_http = text.str.extract(r"Found error\. status: (\d{3}), error code: None", 1)
+    code = pick_code.otherwise(none)
     return [
-        code_str.alias("code_str"),
-        _unescape(pick_msg.otherwise(None)).alias("msg"),
-        pl.coalesce(pick_http.otherwise(None), connector_http).alias("http_code_shape"),
-        pick_shape.otherwise(None).alias("shape"),
+        code.alias("code_str"),
+        pl.when(code.is_not_null()).then(_unescape(pick_msg.otherwise(none))).alias("msg"),
+        pl.coalesce(
+            pl.when(code.is_not_null()).then(pick_http.otherwise(none)), connector_http
+        ).alias("http_code_shape"),
+        pl.when(code.is_not_null()).then(pick_shape.otherwise(none)).alias("shape"),
     ]
 
 
-def _group_names(pattern: str) -> set[str]:
-    import re
-
-    return set(re.compile(pattern).groupindex)
+def _first(patterns: tuple[str, ...], name: str) -> pl.Expr:
+    """The named group of the leftmost match among the patterns."""
+    pattern, _ = _alternation(patterns)
+    found = pl.col("text").str.extract_groups(pattern)
+    return pl.coalesce([found.struct.field(f"{name}__{i}") for i in range(len(patterns))])
 
 
 def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
