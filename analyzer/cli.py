@@ -50,25 +50,69 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("-o", "--output", metavar="FILE", help="Write here (atomically) instead of stdout.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="Colour (auto: only on a terminal; NO_COLOR is honoured).")
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour (auto: only on a terminal; NO_COLOR is honoured).",
+)
 @click.option("--no-chart", is_flag=True, help="Leave out the timeline chart.")
-@click.option("--width", type=click.IntRange(40, 400), help="Wrap at this width (default: terminal).")
-@click.option("--tz", default="UTC", show_default=True, help="Zone of timestamps written without one.")
+@click.option(
+    "--width", type=click.IntRange(40, 400), help="Wrap at this width (default: terminal)."
+)
+@click.option(
+    "--tz", default="UTC", show_default=True, help="Zone of timestamps written without one."
+)
 @click.option("--since", metavar="WHEN", help="Only events at/after: ISO time or 90m, 24h, 7d ago.")
 @click.option("--until", metavar="WHEN", help="Only events before: ISO time or 90m, 24h, 7d ago.")
-@click.option("--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol (repeatable).")
-@click.option("--code", "codes", multiple=True, metavar="N", help="Only this code or HTTP status (repeatable).")
-@click.option("--max-line-bytes", type=click.IntRange(256), default=64 * 1024, show_default=True,
-              help="Longer lines are cut (and counted as skipped).")
-@click.option("--no-redact", is_flag=True, help="Show secrets unredacted. Local debugging only: never share the output.")
-def report(paths: tuple[str, ...], fmt: str, output: str | None, color: str, no_chart: bool,
-           width: int | None, tz: str, since: str | None, until: str | None,
-           symbols: tuple[str, ...], codes: tuple[str, ...], max_line_bytes: int,
-           no_redact: bool) -> None:
+@click.option(
+    "--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol (repeatable)."
+)
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="N",
+    help="Only this code or HTTP status (repeatable).",
+)
+@click.option(
+    "--max-line-bytes",
+    type=click.IntRange(256),
+    default=64 * 1024,
+    show_default=True,
+    help="Longer lines are cut (and counted as skipped).",
+)
+@click.option(
+    "--no-redact",
+    is_flag=True,
+    help="Show secrets unredacted. Local debugging only: never share the output.",
+)
+def report(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    color: str,
+    no_chart: bool,
+    width: int | None,
+    tz: str,
+    since: str | None,
+    until: str | None,
+    symbols: tuple[str, ...],
+    codes: tuple[str, ...],
+    max_line_bytes: int,
+    no_redact: bool,
+) -> None:
     """Analyse log files, directories, globs or '-' (stdin) and print a diagnosis."""
     from analyzer import analyze
 
@@ -106,7 +150,9 @@ def codes(query: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the one error boundary. Exit 0 ok, 1 findings over threshold, 2 usage/input."""
-    debug = os.environ.get(_DEBUG_ENV) == "1" or "--debug" in (argv if argv is not None else sys.argv)
+    debug = os.environ.get(_DEBUG_ENV) == "1" or "--debug" in (
+        argv if argv is not None else sys.argv
+    )
     try:
         code = cli.main(args=argv, prog_name="bnlog", standalone_mode=False)
     except click.exceptions.Exit as exc:

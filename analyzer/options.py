@@ -33,7 +33,9 @@ def check_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"--tz {name!r}: unknown time zone (use e.g. UTC, Europe/Berlin)") from None
+        raise UsageError(
+            f"--tz {name!r}: unknown time zone (use e.g. UTC, Europe/Berlin)"
+        ) from None
     return name
 
 

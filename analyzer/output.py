@@ -43,5 +43,9 @@ def _refuse_inputs(target: Path, inputs: list[str]) -> None:
         if name == "-":
             continue
         src = Path(name)
-        if src.exists() and (src.resolve() == real or (src.is_dir() and src.resolve() in real.parents)):
-            raise OutputError(f"{target}: refusing to overwrite an input file (choose another --output)")
+        if src.exists() and (
+            src.resolve() == real or (src.is_dir() and src.resolve() in real.parents)
+        ):
+            raise OutputError(
+                f"{target}: refusing to overwrite an input file (choose another --output)"
+            )

@@ -50,7 +50,9 @@ def analyze(paths: list[str], options: Options) -> Report:
     events = apply_filters(classify(extracted.events), options)
     offsets = extracted.time_offsets
     if options.since is not None or options.until is not None:
-        offsets = apply_filters(offsets.with_columns(symbol=pl.lit(None, pl.String)), Options(
-            since=options.since, until=options.until)).drop("symbol")
+        offsets = apply_filters(
+            offsets.with_columns(symbol=pl.lit(None, pl.String)),
+            Options(since=options.since, until=options.until),
+        ).drop("symbol")
     findings = run_detectors(events, DetectContext.from_events(events, offsets))
     return build_report(events, coverage, findings, redacted=options.redact)

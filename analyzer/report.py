@@ -189,11 +189,11 @@ def timeline(events: pl.DataFrame) -> Timeline:
     untimed = events.height - timed.height
     if timed.height == 0:
         return Timeline(bucket="", starts=(), series={}, untimed=untimed)
-    first, last = timed.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).row(0)
-    span = last - first
-    name, size = next(
-        ((n, s) for n, s in BUCKETS if span / s < MAX_BUCKETS), BUCKETS[-1]
+    first, last = timed.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).row(
+        0
     )
+    span = last - first
+    name, size = next(((n, s) for n, s in BUCKETS if span / s < MAX_BUCKETS), BUCKETS[-1])
     start = pl.col("ts").dt.truncate(name)
     counts = (
         timed.group_by(start.alias("start"), "category")
@@ -204,7 +204,11 @@ def timeline(events: pl.DataFrame) -> Timeline:
     begin = _floor(first, size)
     n = int((last - begin) / size) + 1
     grid = pl.DataFrame(
-        {"start": pl.datetime_range(begin, begin + size * (n - 1), size, eager=True, time_zone="UTC")}
+        {
+            "start": pl.datetime_range(
+                begin, begin + size * (n - 1), size, eager=True, time_zone="UTC"
+            )
+        }
     )
     full = grid.join(counts, on="start", how="left").fill_null(0).sort("start")
     categories = sorted(c for c in full.columns if c != "start")

@@ -50,7 +50,11 @@ def test_report_json_contract(log: Path, capsys) -> None:
     data = json.loads(out)
     assert data["schema"] == "bnlog.report/1"
     assert data["totals"] == {
-        "files": 1, "lines": 3, "bytes": len(LOG.encode()), "events": 2, "skipped_lines": 0,
+        "files": 1,
+        "lines": 3,
+        "bytes": len(LOG.encode()),
+        "events": 2,
+        "skipped_lines": 0,
         "repaired_lines": 0,
     }
     rows = {(c["code"], c["http_status"]): c for c in data["codes"]}
@@ -59,7 +63,16 @@ def test_report_json_contract(log: Path, capsys) -> None:
     assert rows[(-1013, None)]["category"] == "filter"
     assert rows[(-1021, None)]["reason"] == "clock_behind"
     for row in data["codes"]:
-        assert set(row) >= {"code", "http_status", "count", "category", "reason", "severity", "known", "fix"}
+        assert set(row) >= {
+            "code",
+            "http_status",
+            "count",
+            "category",
+            "reason",
+            "severity",
+            "known",
+            "fix",
+        }
     kinds = sorted(f["kind"] for f in data["findings"])
     assert kinds == ["clock_drift", "filter_violation"]
     assert data["verdict"] == "degraded"
@@ -98,13 +111,24 @@ def test_filters(log: Path, capsys) -> None:
     code, out, _ = run_main(["report", "-f", "json", "--symbol", "sol/usd", str(log)], capsys)
     assert json.loads(out)["totals"]["events"] == 1
     code, out, _ = run_main(
-        ["report", "-f", "json", "--since", "2024-03-18T02:30:00Z", "--until", "2024-03-18T04:00", str(log)],
+        [
+            "report",
+            "-f",
+            "json",
+            "--since",
+            "2024-03-18T02:30:00Z",
+            "--until",
+            "2024-03-18T04:00",
+            str(log),
+        ],
         capsys,
     )
     assert [c["code"] for c in json.loads(out)["codes"]] == [-1013]
 
 
-def test_output_is_written_atomically_and_never_over_an_input(log: Path, tmp_path: Path, capsys) -> None:
+def test_output_is_written_atomically_and_never_over_an_input(
+    log: Path, tmp_path: Path, capsys
+) -> None:
     target = tmp_path / "report.md"
     code, out, _ = run_main(["report", "-f", "markdown", "-o", str(target), str(log)], capsys)
     assert code == 0 and out == ""
@@ -154,7 +178,9 @@ def test_codes_command(capsys) -> None:
 def test_python_m_analyzer_runs(log: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "analyzer", "report", "-f", "json", str(log)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["totals"]["events"] == 2

@@ -26,44 +26,80 @@ def ts(*args: int) -> datetime:
 SHAPES = [
     pytest.param(
         '2024-03-18 02:10:01,118 - freqtrade.exchange.common - WARNING - get_balances() returned exception: "Could not get balance due to InvalidNonce. Message: binanceus {"code":-1021,"msg":"Timestamp for this request is outside of the recvWindow."}". Retrying still for 3 times.',
-        {"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow.",
-         "client": "freqtrade", "shape": "json", "ts": ts(2024, 3, 18, 2, 10, 1, 118000)},
+        {
+            "code": -1021,
+            "msg": "Timestamp for this request is outside of the recvWindow.",
+            "client": "freqtrade",
+            "shape": "json",
+            "ts": ts(2024, 3, 18, 2, 10, 1, 118000),
+        },
         id="freqtrade-retrier",
     ),
     pytest.param(
         "2024-03-18 16:07:29,512 - 7 - hummingbot.core.web_assistant.rest_assistant - ERROR - Error executing request GET https://api.binance.us/api/v3/ticker/price. HTTP status is 503. Error: N/A",
-        {"code": None, "http_status": 503, "client": "hummingbot", "shape": "http",
-         "endpoint": "/api/v3/ticker/price", "ts": ts(2024, 3, 18, 16, 7, 29, 512000)},
+        {
+            "code": None,
+            "http_status": 503,
+            "client": "hummingbot",
+            "shape": "http",
+            "endpoint": "/api/v3/ticker/price",
+            "ts": ts(2024, 3, 18, 16, 7, 29, 512000),
+        },
         id="hummingbot-503",
     ),
     pytest.param(
-        "2024-03-18 16:07:29,512 - 7 - hummingbot.connector.exchange.binance.binance_exchange.BinanceExchange - NETWORK - Error executing request POST https://api.binance.us/api/v3/order. HTTP status is 400. Error: {\"code\":-2010,\"msg\":\"Account has insufficient balance for requested action.\"}",
-        {"code": -2010, "http_status": 400, "client": "hummingbot", "shape": "json",
-         "endpoint": "/api/v3/order"},
+        '2024-03-18 16:07:29,512 - 7 - hummingbot.connector.exchange.binance.binance_exchange.BinanceExchange - NETWORK - Error executing request POST https://api.binance.us/api/v3/order. HTTP status is 400. Error: {"code":-2010,"msg":"Account has insufficient balance for requested action."}',
+        {
+            "code": -2010,
+            "http_status": 400,
+            "client": "hummingbot",
+            "shape": "json",
+            "endpoint": "/api/v3/order",
+        },
         id="hummingbot-400-json",
     ),
     pytest.param(
         "[2024-05-03T14:02:11.482Z] ERROR bot.market: APIError(code=-1003): Way too much request weight used; IP banned until 1714745231482. Please use WebSocket Streams for live updates to avoid bans.",
-        {"code": -1003, "client": "python-binance", "shape": "python-binance",
-         "ban_until": 1714745231482, "ts": ts(2024, 5, 3, 14, 2, 11, 482000)},
+        {
+            "code": -1003,
+            "client": "python-binance",
+            "shape": "python-binance",
+            "ban_until": 1714745231482,
+            "ts": ts(2024, 5, 3, 14, 2, 11, 482000),
+        },
         id="python-binance-ban",
     ),
     pytest.param(
         "2024-09-12 08:00:03.117 UTC ERROR root: Found error. status: 401, error code: -2015, error message: Invalid API-key, IP, or permissions for action.",
-        {"code": -2015, "http_status": 401, "client": "binance-connector", "shape": "connector",
-         "msg": "Invalid API-key, IP, or permissions for action.", "ts": ts(2024, 9, 12, 8, 0, 3, 117000)},
+        {
+            "code": -2015,
+            "http_status": 401,
+            "client": "binance-connector",
+            "shape": "connector",
+            "msg": "Invalid API-key, IP, or permissions for action.",
+            "ts": ts(2024, 9, 12, 8, 0, 3, 117000),
+        },
         id="connector-found-error",
     ),
     pytest.param(
         "(400, -1121, 'Invalid symbol.', {'Content-Type': 'application/json;charset=UTF-8'}, None)",
-        {"code": -1121, "http_status": 400, "msg": "Invalid symbol.", "client": "binance-connector",
-         "shape": "connector-tuple"},
+        {
+            "code": -1121,
+            "http_status": 400,
+            "msg": "Invalid symbol.",
+            "client": "binance-connector",
+            "shape": "connector-tuple",
+        },
         id="connector-tuple",
     ),
     pytest.param(
         "InsufficientFunds: binanceus Account has insufficient balance for requested action.",
-        {"code": None, "msg": "Account has insufficient balance for requested action.",
-         "client": "ccxt", "shape": "message"},
+        {
+            "code": None,
+            "msg": "Account has insufficient balance for requested action.",
+            "client": "ccxt",
+            "shape": "message",
+        },
         id="ccxt-bare-message",
     ),
     pytest.param(
@@ -83,14 +119,26 @@ SHAPES = [
     ),
     pytest.param(
         "{'code': -1021, 'msg': \"Timestamp for this request was 1000ms ahead of the server's time.\"}",
-        {"code": -1021, "msg": "Timestamp for this request was 1000ms ahead of the server's time.",
-         "shape": "dict"},
+        {
+            "code": -1021,
+            "msg": "Timestamp for this request was 1000ms ahead of the server's time.",
+            "shape": "dict",
+        },
         id="dict-repr",
     ),
-    pytest.param("code=-2011, msg=Unknown order sent.", {"code": -2011, "msg": "Unknown order sent.", "shape": "kv"}, id="kv"),
+    pytest.param(
+        "code=-2011, msg=Unknown order sent.",
+        {"code": -2011, "msg": "Unknown order sent.", "shape": "kv"},
+        id="kv",
+    ),
     pytest.param(
         "Array\n(\n    [code] => -1022\n    [msg] => Signature for this request is not valid.\n)",
-        {"code": -1022, "msg": "Signature for this request is not valid.", "client": "php", "line": 1},
+        {
+            "code": -1022,
+            "msg": "Signature for this request is not valid.",
+            "client": "php",
+            "line": 1,
+        },
         id="php-print-r",
     ),
     pytest.param(
@@ -110,7 +158,13 @@ SHAPES = [
     ),
     pytest.param(
         "requests.exceptions.HTTPError: 400 Client Error: Bad Request for url: https://api.binance.us/api/v3/order?symbol=BTCUSD&side=BUY",
-        {"code": None, "http_status": 400, "symbol": "BTCUSD", "endpoint": "/api/v3/order", "shape": "http"},
+        {
+            "code": None,
+            "http_status": 400,
+            "symbol": "BTCUSD",
+            "endpoint": "/api/v3/order",
+            "shape": "http",
+        },
         id="requests-httperror",
     ),
     pytest.param(
@@ -120,8 +174,14 @@ SHAPES = [
     ),
     pytest.param(
         '{"ts":"2024-05-03T14:05:12.003Z","method":"GET","url":"https://api.binance.us/api/v3/depth?symbol=BTCUSD&limit=1000","status":429,"headers":{"Retry-After":"21","X-MBX-USED-WEIGHT-1M":"1213"},"body":{"code":-1003,"msg":"Too much request weight used; current limit is 1200 request weight per 1 MINUTE."}}',
-        {"code": -1003, "http_status": 429, "retry_after": 21, "used_weight": 1213, "symbol": "BTCUSD",
-         "ts": ts(2024, 5, 3, 14, 5, 12, 3000)},
+        {
+            "code": -1003,
+            "http_status": 429,
+            "retry_after": 21,
+            "used_weight": 1213,
+            "symbol": "BTCUSD",
+            "ts": ts(2024, 5, 3, 14, 5, 12, 3000),
+        },
         id="jsonl-capture",
     ),
     pytest.param(
@@ -141,8 +201,13 @@ SHAPES = [
     ),
     pytest.param(
         "2025-01-20 10:14:03,221 ERROR grid: order failed: RequestTimeout: binanceus POST https://api.binance.us/api/v3/order",
-        {"code": None, "http_status": None, "shape": "message", "endpoint": "/api/v3/order",
-         "msg": "RequestTimeout: binanceus POST https://api.binance.us/api/v3/order"},
+        {
+            "code": None,
+            "http_status": None,
+            "shape": "message",
+            "endpoint": "/api/v3/order",
+            "msg": "RequestTimeout: binanceus POST https://api.binance.us/api/v3/order",
+        },
         id="ccxt-timeout",
     ),
 ]
@@ -186,7 +251,7 @@ def test_traceback_with_logged_error_and_chain_is_one_event() -> None:
 
 
 def test_bare_traceback_after_plain_line_starts_at_its_header_record() -> None:
-    log = "placing order\nTraceback (most recent call last):\n  File \"a.py\", line 1\nccxt.base.errors.InvalidNonce: binanceus {\"code\":-1021,\"msg\":\"Timestamp for this request is outside of the recvWindow.\"}\nnext"
+    log = 'placing order\nTraceback (most recent call last):\n  File "a.py", line 1\nccxt.base.errors.InvalidNonce: binanceus {"code":-1021,"msg":"Timestamp for this request is outside of the recvWindow."}\nnext'
     events = extract_text(log)
     assert events.select("line", "code", "client").rows() == [(1, -1021, "ccxt")]
     assert events["raw"][0].startswith("ccxt.base.errors.InvalidNonce")
@@ -234,7 +299,9 @@ def test_connector_found_error_after_raw_response_is_one_event() -> None:
 
 def test_timestamps_in_every_layout_become_utc() -> None:
     cases = {
-        "2024-03-18 02:10:01,118 - x - ERROR - APIError(code=-1000): a": ts(2024, 3, 18, 2, 10, 1, 118000),
+        "2024-03-18 02:10:01,118 - x - ERROR - APIError(code=-1000): a": ts(
+            2024, 3, 18, 2, 10, 1, 118000
+        ),
         "2024-03-18T02:10:01+02:00 APIError(code=-1000): a": ts(2024, 3, 18, 0, 10, 1),
         "2024-03-18T02:10:01.5-0130 APIError(code=-1000): a": ts(2024, 3, 18, 3, 40, 1, 500000),
         "1710727801 APIError(code=-1000): a": ts(2024, 3, 18, 2, 10, 1),
@@ -247,7 +314,10 @@ def test_timestamps_in_every_layout_become_utc() -> None:
 
 
 def test_naive_timestamps_use_the_tz_option() -> None:
-    event = one("2024-07-01 12:00:00,000 ERROR x: APIError(code=-1000): a", options=ExtractOptions(tz="America/New_York"))
+    event = one(
+        "2024-07-01 12:00:00,000 ERROR x: APIError(code=-1000): a",
+        options=ExtractOptions(tz="America/New_York"),
+    )
     assert event["ts"] == ts(2024, 7, 1, 16)
 
 

@@ -14,7 +14,9 @@ from analyzer.errors import InputError
 from analyzer.sources import Coverage, Source, expand, read_chunks, to_lines
 
 
-def lines_of(source: Source, coverage: Coverage | None = None, chunk_bytes: int = 1 << 20) -> list[str]:
+def lines_of(
+    source: Source, coverage: Coverage | None = None, chunk_bytes: int = 1 << 20
+) -> list[str]:
     coverage = coverage or Coverage()
     out: list[str] = []
     for chunk in read_chunks(source, coverage, chunk_bytes=chunk_bytes):
@@ -106,7 +108,11 @@ def test_bom_crlf_invalid_utf8_and_nul(tmp_path: Path) -> None:
     path = tmp_path / "bot.log"
     path.write_bytes(b"\xef\xbb\xbffirst\r\nbad \xff\xfe bytes\r\nnul\x00here\n")
     coverage = Coverage()
-    assert lines_of(Source(str(path)), coverage) == ["first", "bad \ufffd\ufffd bytes", "nul\x00here"]
+    assert lines_of(Source(str(path)), coverage) == [
+        "first",
+        "bad \ufffd\ufffd bytes",
+        "nul\x00here",
+    ]
     assert coverage.repaired_lines == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -11,7 +12,15 @@ from analyzer.extract.fields import extract_fields, parse_ts
 from analyzer.extract.records import candidate_records, mark_records, split_tail
 from analyzer.redact import redact_series
 from analyzer.schema import EXTRACTED_SCHEMA, empty_events
-from analyzer.sources import DEFAULT_MAX_LINE_BYTES, Coverage, Source, prefetch, read_chunks, to_lines
+from analyzer.sources import (
+    CHUNK_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    Coverage,
+    Source,
+    prefetch,
+    read_chunks,
+    to_lines,
+)
 
 RAW_MAX_CHARS = 2000
 # Candidate records are gathered over chunks and extracted together: each extraction pass
@@ -41,13 +50,15 @@ class ExtractOptions:
 
 
 def extract_events(
-    sources: list[Source], coverage: Coverage, options: ExtractOptions = ExtractOptions()
+    sources: list[Source],
+    coverage: Coverage,
+    options: ExtractOptions = ExtractOptions(),
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Extracted:
     """Every event of every source, in input order (path order, then line)."""
     offsets: list[pl.DataFrame] = []
-    frames = [extract_source(source, coverage, options, offsets) for source in sources]
-    frames = [f for f in frames if f.height]
-    events = pl.concat(frames, how="vertical") if frames else empty_events(EXTRACTED_SCHEMA)
+    events = _extract(sources, coverage, options, offsets, chunk_bytes)
     time_offsets = (
         pl.concat(offsets, how="vertical").sort("ts", nulls_last=True)
         if offsets
@@ -61,50 +72,132 @@ def extract_source(
     coverage: Coverage,
     options: ExtractOptions,
     offsets: list[pl.DataFrame] | None = None,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> pl.DataFrame:
     """The events of one file or stream; records that span chunks are carried over whole.
     Clock offsets the bot logged are appended to `offsets` when it is given."""
-    sink = offsets if offsets is not None else []
+    return _extract([source], coverage, options, offsets if offsets is not None else [], chunk_bytes)
+
+
+# Lines as they are analysed: which source (index), the text, its line number, docker's time.
+_LINES_SCHEMA: dict[str, pl.DataType] = {
+    "src": pl.Int64(),
+    "text": pl.String(),
+    "line": pl.Int64(),
+    "docker_time": pl.String(),
+}
+
+
+def _extract(
+    sources: list[Source],
+    coverage: Coverage,
+    options: ExtractOptions,
+    sink: list[pl.DataFrame],
+    chunk_bytes: int,
+) -> pl.DataFrame:
+    """The events of the sources, in order. Lines are analysed in batches of about
+    `chunk_bytes` (a big file a chunk at a time, many small files in one batch: each pass has
+    a fixed cost that 10,000 small files must not pay 10,000 times). The last record of a batch
+    may continue in the next one, so it is carried over whole."""
+    names = pl.Series("path", [source.name for source in sources], pl.String)
     frames: list[pl.DataFrame] = []
     pending: list[pl.DataFrame] = []  # candidate records waiting for a batch
     pending_rows = 0
-    tail = pl.DataFrame(schema={"text": pl.String, "line": pl.Int64})
-    next_line = 1
-    for chunk in prefetch(read_chunks(source, coverage)):
-        lines = to_lines(chunk, coverage, options.max_line_bytes)
-        n = lines.len()
-        coverage.lines += n
-        frame = pl.DataFrame(
-            {"text": lines, "line": pl.int_range(next_line, next_line + n, eager=True)}
-        )
-        next_line += n
-        if tail.height:
-            frame = pl.concat([tail, frame], how="vertical")
-        complete, tail_marked = split_tail(mark_records(_unwrap_docker(frame)))
-        tail = tail_marked.select("text", "line") if tail_marked.height else tail.clear()
+    tail = pl.DataFrame(schema=_LINES_SCHEMA)
+    for batch in _line_batches(sources, coverage, options.max_line_bytes, chunk_bytes):
+        frame = pl.concat([tail, batch], how="vertical") if tail.height else batch
+        complete, tail_marked = split_tail(mark_records(frame))
+        tail = tail_marked.select(*_LINES_SCHEMA)
         records = candidate_records(complete)
         if records.height:
             pending.append(records)
             pending_rows += records.height
         if pending_rows >= BATCH_RECORDS:
-            frames.append(_events_of(pl.concat(pending), source.name, options, sink))
+            frames.append(_events_of(pl.concat(pending), names, options, sink))
             pending, pending_rows = [], 0
     if tail.height:
-        pending.append(candidate_records(mark_records(_unwrap_docker(tail))))
+        pending.append(candidate_records(mark_records(tail)))
     if pending:
-        frames.append(_events_of(pl.concat(pending), source.name, options, sink))
+        frames.append(_events_of(pl.concat(pending), names, options, sink))
     frames = [f for f in frames if f.height]
     if not frames:
         return empty_events(EXTRACTED_SCHEMA)
     return _drop_echoes(pl.concat(frames, how="vertical"))
 
 
+def _line_batches(
+    sources: list[Source], coverage: Coverage, max_line_bytes: int, chunk_bytes: int
+) -> Iterator[pl.DataFrame]:
+    """(src, text, line, docker_time) frames of whole lines, about `chunk_bytes` each, read by one
+    background thread for all the sources in order."""
+    # A line is cut by --max-line-bytes (and counted), never silently by the read chunk.
+    chunk_bytes = max(chunk_bytes, max_line_bytes + 1)
+
+    def chunks() -> Iterator[tuple[int, bytes]]:
+        for index, source in enumerate(sources):
+            for chunk in read_chunks(source, coverage, chunk_bytes=chunk_bytes):
+                yield index, chunk
+
+    pending: list[tuple[int, bytes]] = []
+    size = 0
+    numbering = _LineNumbers()
+    for index, chunk in prefetch(chunks()):  # type: ignore[arg-type]
+        # End every chunk's last line, so that two files' lines never merge: a chunk then holds
+        # exactly as many lines as newlines (pl.read_lines splits on "\n" only).
+        pending.append((index, chunk if chunk.endswith(b"\n") else chunk + b"\n"))
+        size += len(chunk)
+        if size >= chunk_bytes:
+            yield _lines_frame(pending, numbering, coverage, max_line_bytes)
+            pending, size = [], 0
+    if pending:
+        yield _lines_frame(pending, numbering, coverage, max_line_bytes)
+
+
+class _LineNumbers:
+    """Line numbers per source: a file starts at 1, its next chunk continues where it ended."""
+
+    def __init__(self) -> None:
+        self.src, self.next = -1, 1
+
+    def first(self, src: int, n: int) -> int:
+        """The number of the first of the next `n` lines of source `src`."""
+        if src != self.src:
+            self.src, self.next = src, 1
+        first, self.next = self.next, self.next + n
+        return first
+
+
+def _lines_frame(
+    pending: list[tuple[int, bytes]], numbering: _LineNumbers, coverage: Coverage, max_line_bytes: int
+) -> pl.DataFrame:
+    """One frame of the pending chunks (each ending in a newline), from one or many sources."""
+    lines = to_lines(b"".join(chunk for _, chunk in pending), coverage, max_line_bytes)
+    coverage.lines += lines.len()
+    src: list[pl.Series] = []
+    numbers: list[pl.Series] = []
+    for index, chunk in pending:
+        n = chunk.count(b"\n")
+        first = numbering.first(index, n)
+        src.append(pl.repeat(index, n, dtype=pl.Int64, eager=True))
+        numbers.append(pl.int_range(first, first + n, dtype=pl.Int64, eager=True))
+    frame = pl.DataFrame({"src": pl.concat(src), "text": lines, "line": pl.concat(numbers)})
+    return _unwrap_docker(frame)
+
+
 def extract_text(text: str, path: str = "<text>", options: ExtractOptions = ExtractOptions()) -> pl.DataFrame:
     """Events of an in-memory log (tests, stdin helpers): same pipeline, one chunk."""
     coverage = Coverage()
     lines = to_lines(text.encode("utf-8"), coverage, options.max_line_bytes)
-    frame = pl.DataFrame({"text": lines, "line": pl.int_range(1, lines.len() + 1, eager=True)})
-    events = _events_of(candidate_records(mark_records(_unwrap_docker(frame))), path, options)
+    frame = pl.DataFrame(
+        {
+            "src": pl.repeat(0, lines.len(), dtype=pl.Int64, eager=True),
+            "text": lines,
+            "line": pl.int_range(1, lines.len() + 1, eager=True),
+        }
+    )
+    names = pl.Series("path", [path], pl.String)
+    events = _events_of(candidate_records(mark_records(_unwrap_docker(frame))), names, options)
     return _drop_echoes(events) if events.height else events
 
 
@@ -122,7 +215,7 @@ def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _events_of(
     records: pl.DataFrame,
-    path: str,
+    names: pl.Series,
     options: ExtractOptions,
     offsets: list[pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
@@ -141,7 +234,7 @@ def _events_of(
     ).otherwise(pl.col("head"))
     events = events.with_columns(
         ts=pl.coalesce(parse_ts(pl.col("docker_time"), options.tz), parse_ts(head_ts, options.tz)),
-        path=pl.lit(path),
+        path=names.gather(events["src"]),
     )
     events = _with_evidence(events)
     if options.redact:
@@ -160,8 +253,10 @@ def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFram
         records.filter(pl.col("text").str.contains(shapes.TIME_OFFSET_PATTERN))
         .select(
             ts=pl.coalesce(parse_ts(pl.col("docker_time"), options.tz), parse_ts(pl.col("head"), options.tz)),
-            offset_ms=pl.coalesce(ms, seconds * 1000).round(0).cast(pl.Int64),
+            # An offset beyond 64 bits of milliseconds (inf, 1e33) is no clock reading: dropped.
+            offset_ms=pl.coalesce(ms, seconds * 1000).round(0).cast(pl.Int64, strict=False),
         )
+        .drop_nulls("offset_ms")
     )
 
 
@@ -208,12 +303,13 @@ def _drop_echoes(events: pl.DataFrame) -> pl.DataFrame:
     no time, at most ECHO_LINES lines later). What the echo adds (the HTTP status the
     connector prints in "Found error. status: 401, …") is kept on the event it echoes.
     """
-    prev = {c: pl.col(c).shift(1) for c in ("code", "msg", "ts", "line")}
+    prev = {c: pl.col(c).shift(1) for c in ("path", "code", "msg", "ts", "line")}
     close_in_time = (pl.col("ts") - prev["ts"]).dt.total_seconds() <= shapes.ECHO_SECONDS
     close_in_lines = (pl.col("line") - prev["line"]) <= shapes.ECHO_LINES
     timed = pl.col("ts").is_not_null() & prev["ts"].is_not_null()
     echo = (
         pl.col("echo")
+        & (pl.col("path") == prev["path"])  # events of several files are checked at once
         & pl.col("code").eq_missing(prev["code"])
         & pl.col("msg").eq_missing(prev["msg"])
         & pl.when(timed).then(close_in_time).otherwise(close_in_lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import cache
 
 import polars as pl
@@ -11,6 +12,9 @@ from analyzer.extract import shapes
 from analyzer.reference import known_message_regex
 
 _MAX_INT = 2**62
+# Times outside these years are a corrupt line or a misparse, not a bot's clock (Binance opened
+# in 2017): they become null, like month 13 or hour 25, and cannot stretch the timeline.
+_EARLIEST, _LATEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
 _NAMED = re.compile(r"\(\?P<(\w+)>")
 
 
@@ -93,7 +97,7 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
         unrecognised=text.str.contains(shapes.UNRECOGNISED_PATTERN),
     )
     code = pl.col("code_str").cast(pl.Int64, strict=False)
-    code = pl.when(code.abs() < _MAX_INT).then(code)
+    code = pl.when(code.is_between(-_MAX_INT, _MAX_INT, closed="none")).then(code)  # abs() wraps
     http = pl.col("http_str").cast(pl.Int64, strict=False)
     df = df.with_columns(
         code=pl.when(code != 0).then(code),
@@ -159,13 +163,13 @@ def parse_ts(head: pl.Expr, tz: str) -> pl.Expr:
     naive = pl.concat_str(
         parts.struct.field("date"), pl.lit(" "), parts.struct.field("time"), pl.lit("."), frac
     ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+    naive = pl.when(naive.is_between(_EARLIEST, _LATEST, closed="left")).then(naive)
     zone = parts.struct.field("tz")
     sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
     digits = zone.str.replace_all(r"[^0-9]", "")
-    offset_min = sign * (
-        digits.str.slice(0, 2).cast(pl.Int64, strict=False) * 60
-        + digits.str.slice(2, 2).cast(pl.Int64, strict=False)
-    )
+    hours = digits.str.slice(0, 2).cast(pl.Int64, strict=False)
+    minutes = digits.str.slice(2, 2).cast(pl.Int64, strict=False)
+    offset_min = pl.when((hours <= 14) & (minutes < 60)).then(sign * (hours * 60 + minutes))
     local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
     utc_from_offset = (naive - pl.duration(minutes=offset_min)).dt.replace_time_zone("UTC")
     stated = (
@@ -175,6 +179,24 @@ def parse_ts(head: pl.Expr, tz: str) -> pl.Expr:
         .then(utc_from_offset)
         .otherwise(local)
     )
+    php = head.str.extract_groups(shapes.PHP_TS_PATTERN)
+    php_naive = pl.concat_str(
+        php.struct.field("day"),
+        pl.lit("-"),
+        php.struct.field("mon"),
+        pl.lit("-"),
+        php.struct.field("year"),
+        pl.lit(" "),
+        php.struct.field("time"),
+    ).str.to_datetime("%d-%b-%Y %H:%M:%S", strict=False, time_unit="us")
+    from_php = (
+        pl.when(php.struct.field("tz") == "UTC")
+        .then(php_naive.dt.replace_time_zone("UTC"))
+        .otherwise(
+            php_naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC")
+        )
+    )
     epoch = head.str.extract(shapes.EPOCH_PATTERN, 1)
     epoch_us = (
         pl.when(epoch.str.len_chars() == 13)
@@ -182,4 +204,4 @@ def parse_ts(head: pl.Expr, tz: str) -> pl.Expr:
         .otherwise((epoch.cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64, strict=False))
     )
     from_epoch = epoch_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    return pl.coalesce(stated, from_epoch)
+    return pl.coalesce(stated, from_php, from_epoch)

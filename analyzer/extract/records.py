@@ -4,6 +4,7 @@ The rule, for every shape: a line *continues* the record above it when it is
 - indented (traceback frames, pretty-printed JSON and print_r insides, `code:` lines) or blank;
 - "Traceback (most recent call last):" or a chained-exception sentence
   ("During handling of the above exception…", "The above exception was the direct cause…");
+- a Java exception header followed by "\tat …" frames, or a "Caused by: " line;
 - a closing bracket line ("}", "]", ")"), or a lone opener ("{", "[", "(", PHP's "Array");
 - the exception line that ends a traceback (the first unindented line after the frames; the
   "Traceback" header may also end a log line, as in freqtrade's "… due to Traceback (most…").
@@ -17,25 +18,42 @@ import polars as pl
 
 from analyzer.extract.shapes import PREFILTER
 
-MAX_RECORD_LINES = 400  # lines of one record that are examined (a huge indented dump is cut)
+# Lines of one record that are examined: a longer record (a huge indented dump, a deep
+# traceback) keeps its first and its last MAX_RECORD_LINES // 2 lines. The end matters: a
+# traceback's exception line, which carries the error, is the record's last line.
+MAX_RECORD_LINES = 400
+_HALF = MAX_RECORD_LINES // 2
 
 # Continuation lines that need no context: indented or blank, traceback headers and chain
 # sentences, closing brackets, a lone "(".
 _CONTINUES = (
     r"^(?:[ \t\]})]|\z|[\[({]\z|Array\z|Traceback \(most recent call last\)"
-    r"|During handling of the above exception|The above exception was the direct cause)"
+    r"|During handling of the above exception|The above exception was the direct cause"
+    r"|Caused by: )"
 )
+# A Java exception header (logback/log4j print it unindented right after the log line) is a
+# continuation when stack frames ("\tat …") follow it.
+_JAVA_EXCEPTION = r"^(?:[a-z][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)(?::|\z)"
 
 
 _TB_HEAD = "Traceback (most recent call last):"
 
 
 def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
-    """Add `rid` (record id, increasing) and `cand` (line passes the prefilter) to (text, line)."""
+    """Add `rid` (record id, increasing) and `cand` (line passes the prefilter) to (text, line).
+
+    With a `src` column (lines of several files in one frame), a file's first line always
+    starts a record: no record, and no traceback, runs on from one file into the next."""
     text = pl.col("text")
-    marked = lines.with_columns(cont=text.str.contains(_CONTINUES), cand=text.str.contains(PREFILTER))
+    java = text.str.contains(_JAVA_EXCEPTION) & text.shift(-1).str.contains(r"^\s+at ")
+    cont = text.str.contains(_CONTINUES) | java.fill_null(False)
+    new_file = pl.lit(False)
+    if "src" in lines.columns:
+        new_file = (pl.col("src") != pl.col("src").shift(1)).fill_null(False)
+        cont = cont & ~new_file
+    marked = lines.with_columns(cont=cont, cand=text.str.contains(PREFILTER))
     if marked.select(text.str.contains(_TB_HEAD, literal=True).any()).item():
-        marked = marked.with_columns(cont=pl.col("cont") | _traceback_end())
+        marked = marked.with_columns(cont=(pl.col("cont") | _traceback_end()) & ~new_file)
     return marked.with_columns(rid=(~pl.col("cont")).cum_sum().cast(pl.Int64)).drop("cont")
 
 
@@ -51,7 +69,8 @@ def _traceback_end() -> pl.Expr:
     return (
         ~pl.col("cont")
         & indented.shift(1, fill_value=False)
-        & (last_tb.fill_null(-1) > last_plain.fill_null(-1))
+        & last_tb.is_not_null()
+        & (last_tb >= last_plain.fill_null(-1))
     )
 
 
@@ -71,19 +90,25 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(
             schema={
                 "rid": pl.Int64,
+                **({"src": pl.Int64} if "src" in marked.columns else {}),
                 "line": pl.Int64,
                 "head": pl.String,
                 "text": pl.String,
                 "docker_time": pl.String,
             }
         )
+    carried = [pl.col("src").first()] if "src" in marked.columns else []
     return (
         marked.filter(pl.col("rid").is_in(rids.implode()))
         .group_by("rid", maintain_order=True)
         .agg(
+            *carried,
             line=pl.col("line").first(),
             head=pl.col("text").first(),
-            text=pl.col("text").head(MAX_RECORD_LINES).str.join("\n"),
+            text=pl.col("text")
+            .head(_HALF)
+            .append(pl.col("text").slice(_HALF).tail(_HALF))
+            .str.join("\n"),
             docker_time=pl.col("docker_time").first(),
         )
     )

@@ -15,7 +15,9 @@ _SQ = r"'(?P<msg_sq>(?:[^'\\\n]|\\.)*)'"
 _DQ = r'"(?P<msg_dq>(?:[^"\\\n]|\\.)*)"'
 # JSON string value that may itself be escaped inside another JSON string ({\"code\":…}).
 _JQ = r'\\?"(?P<msg>(?:[^"\\\n]|\\.)*?)\\?"\s*[,}]'
-_CODE = r"(?P<code>-?\d{1,24})"
+# Any length: a code too big for 64 bits is still a code/msg pair (the event is kept, its code
+# becomes null); a bounded \d{1,24} would lose the whole pair.
+_CODE = r"(?P<code>-?\d+)"
 
 
 @dataclass(frozen=True)
@@ -124,18 +126,27 @@ TS_PATTERN = (
     r"^\[?(?P<date>\d{4}-\d\d-\d\d)[T ](?P<time>\d\d:\d\d:\d\d)(?:[.,](?P<frac>\d{1,9}))?"
     r"\s?(?P<tz>Z|UTC|[+-]\d\d:?\d\d)?"
 )
+# PHP error_log: [05-Nov-2024 16:01:12 UTC]
+PHP_TS_PATTERN = (
+    r"^\[(?P<day>\d\d)-(?P<mon>[A-Z][a-z]{2})-(?P<year>\d{4}) (?P<time>\d\d:\d\d:\d\d)"
+    r"(?: (?P<tz>UTC))?\]"
+)
 EPOCH_PATTERN = r"^\[?(?P<epoch>1\d{9}(?:\.\d{1,6})?|1\d{12})\b"
 JSON_TS_PATTERN = r'^\{.*?"(?:ts|time|timestamp|@timestamp|datetime)"\s*:\s*"?(?P<jts>[^",}]+)'
 
+_QUOTES = r"(?:USDT|USDC|USD|BUSD|BTC|ETH|BNB|DAI|EUR)"
+# The leftmost match names the event's symbol (uppercase only: `symbol=symbol` in a traceback's
+# source line is not a symbol).
 SYMBOL_PATTERNS: tuple[str, ...] = (
-    r"\bsymbol['\"]?\s*[=:]\s*['\"]?(?P<sym>[A-Za-z0-9]{4,14})\b",
+    r"\bsymbol['\"]?\s*[=:]\s*['\"]?(?P<sym>[A-Z][A-Z0-9]{3,13})\b",
     r"\bmarket (?P<sym>[A-Z0-9]{2,10}/[A-Z0-9]{2,6})\b",
-    r"\b(?P<sym>[A-Z0-9]{2,10}[/-](?:USDT|USDC|USD|BUSD|BTC|ETH|BNB|DAI|EUR))\b",
+    r"\b(?P<sym>[A-Z0-9]{2,10}[/-]" + _QUOTES + r")\b",
+    r"\b(?P<sym>[A-Z][A-Z0-9]{1,9}" + _QUOTES + r")\b",
 )
 ENDPOINT_PATTERN = r"(?P<ep>/(?:api|sapi|wapi)/v\d+/[A-Za-z0-9/]*[A-Za-z0-9])"
-RETRY_AFTER_PATTERN = r"(?i)retry-after['\"]?\s*[:=]\s*['\"]?(?P<ra>\d{1,9})"
-USED_WEIGHT_PATTERN = r"(?i)x-mbx-used-weight(?:-\d+[smhd])?['\"]?\s*[:=]\s*['\"]?(?P<w>\d{1,9})"
-BAN_UNTIL_PATTERN = r"banned until (?P<ban>\d{13})"
+RETRY_AFTER_PATTERN = r"(?i)retry-after['\"]?\s*[:=]\s*['\"]?(?P<ra>\d{1,9})(?:\D|\z)"
+USED_WEIGHT_PATTERN = r"(?i)x-mbx-used-weight(?:-\d+[smhd])?['\"]?\s*[:=]\s*['\"]?(?P<w>\d{1,9})(?:\D|\z)"
+BAN_UNTIL_PATTERN = r"banned until (?P<ban>\d{13})(?:\D|\z)"
 
 # Which library wrote a record: first match wins (freqtrade wraps ccxt, so it comes first).
 CLIENT_PATTERNS: tuple[tuple[str, str], ...] = (

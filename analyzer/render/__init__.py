@@ -17,6 +17,8 @@ class Style:
     chart: bool = True
 
 
+DEFAULT_STYLE = Style()
+
 Renderer = Callable[[Report, Style], str]
 
 

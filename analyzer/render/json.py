@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from analyzer.render import Style
+from analyzer.render import DEFAULT_STYLE, Style
 from analyzer.report import SCHEMA_ID, CodeRow, Report
 
 
@@ -67,6 +67,6 @@ def report_dict(report: Report) -> dict[str, object]:
     }
 
 
-def render(report: Report, style: Style = Style()) -> str:
+def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     """Pretty-printed JSON with a trailing newline."""
     return json.dumps(report_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"

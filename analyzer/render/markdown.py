@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from analyzer.render import Style
+from analyzer.render import DEFAULT_STYLE, Style
 from analyzer.render.chart import render_chart
 from analyzer.render.json import iso
-from analyzer.render.text import VERDICT_TEXT, code_label, details_line, human_bytes, one_line
+from analyzer.render.text import (
+    VERDICT_TEXT,
+    code_label,
+    details_line,
+    human_bytes,
+    one_line,
+    plural,
+)
 from analyzer.report import Report
 
 _ICON = {"healthy": "🟢", "degraded": "🟠", "critical": "🔴"}
@@ -23,14 +30,14 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def render(report: Report, style: Style = Style()) -> str:
+def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     """The full Markdown report."""
     t = report.totals
     out = ["# bnlog report", ""]
     out.append(f"**Verdict: {_ICON[report.verdict]} {VERDICT_TEXT[report.verdict]}**")
     out.append("")
     span = f" from {iso(report.first_seen)} to {iso(report.last_seen)}" if report.first_seen else ""
-    out.append(f"{t.events} events in {t.files} files{span}.")
+    out.append(f"{plural(t.events, 'event')} in {plural(t.files, 'file')}{span}.")
     if report.clients:
         out.append(f"Clients: {', '.join(report.clients)}.")
     out.append("")
@@ -42,7 +49,7 @@ def render(report: Report, style: Style = Style()) -> str:
     for i, f in enumerate(report.findings, 1):
         out.append(f"### {i}. [{f.severity.value}] {f.title}")
         out.append("")
-        meta = [f"kind `{f.kind}`", f"{f.count} events"]
+        meta = [f"kind `{f.kind}`", plural(f.count, "event")]
         if f.first_seen:
             meta.append(f"{iso(f.first_seen)} → {iso(f.last_seen)}")
         if f.symbols:
@@ -85,14 +92,12 @@ def render(report: Report, style: Style = Style()) -> str:
     out.append("## Coverage")
     out.append("")
     out.append(
-        f"{t.files} files · {t.lines} lines · {human_bytes(t.bytes)} · {t.events} events · "
-        f"{t.skipped_lines} lines skipped or cut · {t.repaired_lines} lines with invalid UTF-8 repaired"
+        f"{plural(t.files, 'file')} · {plural(t.lines, 'line')} · {human_bytes(t.bytes)} · "
+        f"{plural(t.events, 'event')} · {t.skipped_lines} skipped or cut · "
+        f"{t.repaired_lines} with invalid UTF-8 repaired"
     )
     for warning in report.warnings:
         out.append(f"- warning: {_cell(warning)}")
     if not report.redacted:
         out.append("- warning: secrets were NOT redacted (--no-redact); do not share this report")
     return "\n".join(out).rstrip() + "\n"
-
-
-

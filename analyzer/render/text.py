@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from analyzer.render import Style
+from analyzer.render import DEFAULT_STYLE, Style
 from analyzer.render.chart import render_chart
 from analyzer.render.json import iso
 from analyzer.report import Report
@@ -20,7 +20,7 @@ _ANSI = {
     "dim": "\x1b[2m",
 }
 _RESET = "\x1b[0m"
-EVIDENCE_CHARS = 160
+EVIDENCE_MIN_CHARS = 40  # evidence text is cut to the width, but never shorter than this
 
 VERDICT_TEXT = {
     "healthy": "HEALTHY — nothing here needs action",
@@ -34,6 +34,11 @@ def paint(text: str, key: str, style: Style) -> str:
     return f"{_ANSI[key]}{text}{_RESET}" if style.color and key in _ANSI else text
 
 
+def plural(n: int, word: str) -> str:
+    """'1 file', '2 files'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def human_bytes(n: int) -> str:
     """1536 → '1.5 KiB'."""
     size = float(n)
@@ -45,9 +50,14 @@ def human_bytes(n: int) -> str:
 
 
 def one_line(text: str, limit: int) -> str:
-    """Fold a multi-line evidence text to one line and cut it to `limit` characters."""
+    """Fold a multi-line evidence text to one line; if longer than `limit`, cut the middle
+    (a log line's time is at its start and the exchange's answer at its end)."""
     flat = " ⏎ ".join(part.strip() for part in text.splitlines() if part.strip())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    if len(flat) <= limit:
+        return flat
+    head = max(1, (limit - 1) // 3)
+    tail = limit - 1 - head
+    return flat[:head] + "…" + flat[len(flat) - tail :]
 
 
 def first_sentence(text: str) -> str:
@@ -95,7 +105,7 @@ def _wrap(text: str, width: int, indent: str) -> list[str]:
     ) or [indent]
 
 
-def render(report: Report, style: Style = Style()) -> str:
+def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     """The full text report."""
     width = max(60, style.width)
     out: list[str] = []
@@ -103,7 +113,10 @@ def render(report: Report, style: Style = Style()) -> str:
     span = ""
     if report.first_seen and report.last_seen:
         span = f", {iso(report.first_seen)} → {iso(report.last_seen)}"
-    out.append(paint("bnlog report", "bold", style) + f" — {t.events} events in {t.files} files{span}")
+    out.append(
+        paint("bnlog report", "bold", style)
+        + f" — {plural(t.events, 'event')} in {plural(t.files, 'file')}{span}"
+    )
     if report.clients:
         out.append(f"clients: {', '.join(report.clients)}")
     out.append("")
@@ -116,7 +129,9 @@ def render(report: Report, style: Style = Style()) -> str:
             out.append(paint("Timeline", "bold", style))
             out.append(chart)
             if report.timeline.untimed:
-                out.append(f"({report.timeline.untimed} events without a timestamp are not charted)")
+                out.append(
+                    f"({plural(report.timeline.untimed, 'event')} without a timestamp not charted)"
+                )
             out.append("")
     out.extend(_codes(report, style, width))
     out.extend(_coverage(report, style))
@@ -133,7 +148,7 @@ def _findings(report: Report, style: Style, width: int) -> list[str]:
         sev = paint(f"[{f.severity.value}]", f.severity.value, style)
         out.extend(_wrap(f"{i}. {f.title}", width, "  ")[:1])
         out[-1] = f"  {i}. {sev} {f.title}"
-        meta = [f"kind {f.kind}", f"{f.count} events"]
+        meta = [f"kind {f.kind}", plural(f.count, "event")]
         if f.first_seen:
             meta.append(f"{iso(f.first_seen)} → {iso(f.last_seen)}")
         if f.symbols:
@@ -145,9 +160,8 @@ def _findings(report: Report, style: Style, width: int) -> list[str]:
         if facts:
             out.extend(_wrap(facts, width, "     "))
         for e in f.evidence:
-            out.append(
-                "     " + paint(f"{e.path}:{e.line}", "dim", style) + "  " + one_line(e.text, EVIDENCE_CHARS)
-            )
+            out.append("     " + paint(f"{e.path}:{e.line}", "dim", style))
+            out.append("       " + one_line(e.text, max(EVIDENCE_MIN_CHARS, width - 7)))
         for n, para in enumerate(f.fix.split("\n")):
             if para.strip():
                 out.extend(_wrap(("fix: " if n == 0 else "") + para.strip(), width, "     "))
@@ -183,8 +197,9 @@ def _coverage(report: Report, style: Style) -> list[str]:
     t = report.totals
     out = [paint("Coverage", "bold", style)]
     out.append(
-        f"  {t.files} files · {t.lines} lines · {human_bytes(t.bytes)} · {t.events} events · "
-        f"{t.skipped_lines} lines skipped or cut · {t.repaired_lines} lines with invalid UTF-8 repaired"
+        f"  {plural(t.files, 'file')} · {plural(t.lines, 'line')} · {human_bytes(t.bytes)} · "
+        f"{plural(t.events, 'event')} · {t.skipped_lines} skipped or cut · "
+        f"{t.repaired_lines} with invalid UTF-8 repaired"
     )
     for warning in report.warnings:
         out.append("  warning: " + warning)
