@@ -13,6 +13,7 @@ from analyzer import __version__
 from analyzer.errors import AnalyzerError, ExitCode, UsageError
 from analyzer.options import Options, check_zone, normalise_symbol, parse_when
 from analyzer.output import write_output
+from analyzer.redact import redact_text
 from analyzer.render import Style, renderers
 
 _DEBUG_ENV = "BNLOG_DEBUG"
@@ -130,7 +131,7 @@ def report(
     )
     result = analyze(list(paths), options)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {warning}", err=True)  # already redacted in the report
     text = renderers()[fmt](result, _style(color, not no_chart, width, output not in (None, "-")))
     write_output(text, output, list(paths))
 
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
+        exc.message = redact_text(exc.message)
         exc.show()
         sys.exit(ExitCode.USAGE)
     except click.exceptions.Abort:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     except AnalyzerError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {redact_text(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.stderr.close()
@@ -178,13 +180,16 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+        click.echo(redact_text(f"Error: {where}{exc.strerror or exc}"), err=True)
         sys.exit(ExitCode.USAGE)
     except Exception as exc:  # the one boundary: a bug must still end in one clear line
         if debug:
             traceback.print_exc()
         click.echo(
-            f"Error: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it",
+            redact_text(
+                f"Error: internal error ({type(exc).__name__}: {exc}); "
+                "rerun with --debug and report it"
+            ),
             err=True,
         )
         sys.exit(ExitCode.USAGE)

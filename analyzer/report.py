@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from analyzer.detectors import Finding
+from analyzer.redact import redact_text
 from analyzer.schema import Category, Severity
 from analyzer.sources import Coverage
 
@@ -120,7 +121,9 @@ def build_report(
         first_seen=first,
         last_seen=last,
         clients=_clients(events),
-        warnings=tuple(coverage.warnings),
+        warnings=tuple(redact_text(w) for w in coverage.warnings)
+        if redacted
+        else tuple(coverage.warnings),
         redacted=redacted,
     )
 
