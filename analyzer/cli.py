@@ -15,6 +15,8 @@ from analyzer.options import Options, check_zone, normalise_symbol, parse_when
 from analyzer.output import write_output
 from analyzer.redact import redact_text
 from analyzer.render import Style, renderers
+from analyzer.render.ci import CHECK_FORMATS
+from analyzer.schema import Severity
 
 _DEBUG_ENV = "BNLOG_DEBUG"
 
@@ -37,6 +39,30 @@ def _parse_code(value: str) -> int:
         return int(value)
     except ValueError:
         raise UsageError(f"--code {value!r}: not a number (use e.g. -1021 or 429)") from None
+
+
+def _options(
+    tz: str,
+    since: str | None,
+    until: str | None,
+    symbols: tuple[str, ...],
+    codes: tuple[str, ...],
+    max_line_bytes: int,
+    redact: bool,
+) -> Options:
+    """Options from the command line, every value checked (UsageError names the flag)."""
+    base = Options()
+    zone = check_zone(tz)
+    return Options(
+        tz=zone,
+        max_line_bytes=max_line_bytes,
+        redact=redact,
+        since=parse_when(since, now=base.now, tz=zone, flag="--since") if since else None,
+        until=parse_when(until, now=base.now, tz=zone, flag="--until") if until else None,
+        symbols=tuple(sorted({normalise_symbol(s) for s in symbols})),
+        codes=tuple(sorted({_parse_code(c) for c in codes})),
+        now=base.now,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,23 +143,69 @@ def report(
     """Analyse log files, directories, globs or '-' (stdin) and print a diagnosis."""
     from analyzer import analyze
 
-    base = Options()
-    zone = check_zone(tz)
-    options = Options(
-        tz=zone,
-        max_line_bytes=max_line_bytes,
-        redact=not no_redact,
-        since=parse_when(since, now=base.now, tz=zone, flag="--since") if since else None,
-        until=parse_when(until, now=base.now, tz=zone, flag="--until") if until else None,
-        symbols=tuple(sorted({normalise_symbol(s) for s in symbols})),
-        codes=tuple(sorted({_parse_code(c) for c in codes})),
-        now=base.now,
-    )
+    options = _options(tz, since, until, symbols, codes, max_line_bytes, not no_redact)
     result = analyze(list(paths), options)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)  # already redacted in the report
     text = renderers()[fmt](result, _style(color, not no_chart, width, output not in (None, "-")))
     write_output(text, output, list(paths))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.value for s in Severity]),
+    default="error",
+    show_default=True,
+    help="Fail (exit 1) on findings of this severity or worse.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(CHECK_FORMATS)),
+    default="text",
+    show_default=True,
+    help="text summary, GitHub annotations, JUnit XML or JSON.",
+)
+@click.option("-o", "--output", metavar="FILE", help="Write here (atomically) instead of stdout.")
+@click.option(
+    "--tz", default="UTC", show_default=True, help="Zone of timestamps written without one."
+)
+@click.option("--since", metavar="WHEN", help="Only events at/after: ISO time or 90m, 24h, 7d ago.")
+@click.option("--until", metavar="WHEN", help="Only events before: ISO time or 90m, 24h, 7d ago.")
+@click.option(
+    "--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol (repeatable)."
+)
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="N",
+    help="Fail if any event has this code or HTTP status (repeatable).",
+)
+def check(
+    paths: tuple[str, ...],
+    fail_on: str,
+    fmt: str,
+    output: str | None,
+    tz: str,
+    since: str | None,
+    until: str | None,
+    symbols: tuple[str, ...],
+    codes: tuple[str, ...],
+) -> int:
+    """Exit 1 when the logs hold findings at --fail-on or worse (or any --code event): for CI."""
+    from analyzer import analyze
+    from analyzer.check import check as run_check
+
+    options = _options(tz, since, until, symbols, codes, 64 * 1024, True)
+    result = run_check(analyze(list(paths), options), Severity(fail_on), options.codes)
+    for warning in result.report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    write_output(CHECK_FORMATS[fmt](result), output, list(paths))
+    return ExitCode.FINDINGS if result.failed else ExitCode.OK
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})

@@ -1,0 +1,115 @@
+"""`bnlog check` output for CI systems: a short summary, GitHub annotations, JUnit XML, JSON."""
+
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+from analyzer.check import CheckResult
+from analyzer.detectors import Finding
+from analyzer.render.json import report_dict
+from analyzer.render.text import one_line, plural
+
+_GITHUB_LEVEL = {"critical": "error", "error": "error", "warning": "warning", "info": "notice"}
+
+
+def _where(f: Finding) -> str:
+    if not f.evidence:
+        return ""
+    e = f.evidence[0]
+    return f"{e.path}:{e.line}"
+
+
+def summary(result: CheckResult) -> str:
+    """Plain text: one line per finding, then PASS/FAIL with the reason."""
+    r = result.report
+    out = []
+    for f in r.findings:
+        mark = "FAIL" if f in result.failing else "    "
+        out.append(f"{mark} [{f.severity.value}] {f.kind}: {f.title} ({_where(f)})")
+    reason = (
+        f"{plural(r.totals.events, 'event')} with the requested codes"
+        if result.codes
+        else f"{plural(len(result.failing), 'finding')} at {result.fail_on.value} or worse"
+    )
+    status = "FAIL" if result.failed else "PASS"
+    out.append(
+        f"bnlog check: {status}: {reason} (verdict {r.verdict}, {plural(r.totals.events, 'event')})"
+    )
+    return "\n".join(out) + "\n"
+
+
+def _prop(value: str) -> str:
+    """A GitHub workflow-command property value."""
+    return (
+        value.replace("%", "%25")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+        .replace(":", "%3A")
+        .replace(",", "%2C")
+    )
+
+
+def _data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github(result: CheckResult) -> str:
+    """GitHub Actions workflow commands: one annotation per finding, at its first evidence."""
+    out = []
+    for f in result.report.findings:
+        level = _GITHUB_LEVEL[f.severity.value]
+        props = [f"title={_prop(f'bnlog {f.kind} ({f.severity.value})')}"]
+        if f.evidence:
+            props = [f"file={_prop(f.evidence[0].path)}", f"line={f.evidence[0].line}", *props]
+        out.append(f"::{level} {','.join(props)}::{_data(f.title + chr(10) + f.fix)}")
+    out.append(summary(result).splitlines()[-1])
+    return "\n".join(out) + "\n"
+
+
+def junit(result: CheckResult) -> str:
+    """JUnit XML: one test case per finding; a failing finding is a <failure>."""
+    r = result.report
+    cases = []
+    for f in r.findings:
+        name = quoteattr(f"{f.kind}: {f.title}")
+        body = (
+            f"{f.title}\n\n"
+            + "\n".join(f"{e.path}:{e.line} {one_line(e.text, 300)}" for e in f.evidence)
+            + f"\n\nfix: {f.fix}"
+        )
+        if f in result.failing:
+            cases.append(
+                f'  <testcase classname="bnlog.{f.kind}" name={name}>\n'
+                f'    <failure type="{f.severity.value}" message={quoteattr(f.title)}>'
+                f"{escape(body)}</failure>\n  </testcase>"
+            )
+        else:
+            cases.append(
+                f'  <testcase classname="bnlog.{f.kind}" name={name}>\n'
+                f"    <system-out>{escape(body)}</system-out>\n  </testcase>"
+            )
+    if not r.findings:
+        cases.append('  <testcase classname="bnlog" name="no findings"/>')
+    failures = len(result.failing) if not result.codes else int(result.failed)
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuite name="bnlog check" tests="{max(1, len(r.findings))}" '
+        f'failures="{failures}" errors="0" skipped="0">'
+    )
+    return head + "\n" + "\n".join(cases) + "\n</testsuite>\n"
+
+
+def as_json(result: CheckResult) -> str:
+    """The report JSON with a `check` section."""
+    data = report_dict(result.report)
+    data["check"] = {
+        "failed": result.failed,
+        "fail_on": result.fail_on.value,
+        "codes": list(result.codes),
+        "failing": [f.kind for f in result.failing],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+CHECK_FORMATS = {"text": summary, "github": github, "junit": junit, "json": as_json}
