@@ -22,8 +22,9 @@ __all__ = [
 # * Every pattern runs twice: in Python `re` (redact_text) and in polars' Rust regex (redact_series),
 #   so only syntax both share: no lookaround, no backreferences, no `.`/`\s`/`\w`/`\d` (their
 #   Unicode meanings differ between the engines); word boundaries and case folding are ASCII-only.
-# * Linear time in both engines: no nested quantifiers, and every pattern starts at a literal or at
-#   an ASCII word start, so a backtracking attempt never rescans more than one bounded stretch.
+# * Linear time in both engines: no nested quantifiers (a test walks the parsed patterns), and each
+#   rule starts at a literal (`://`, `/ws/`, `--`), an ASCII word start or `_`, or (bare keys) gives
+#   up within 60 characters, so Python's backtracking never rescans a long stretch.
 # * Rules only locate candidates. Whether a candidate is a secret, and which part is the value, is
 #   decided in Python on the matched text alone (`_redact_span`), so both paths agree exactly.
 # * Group names: `v_*` the value (exactly one takes part in a match), `k_*` the key, `s_*` the
@@ -36,12 +37,16 @@ _WORDS = (
     "(?i:key|secret|password|passwd|passphrase|signature|token|authorization"
     "|access_token|refresh_token|auth_token|api_token|bot_token)"
 )
+_SEGMENT = r"[A-Za-z0-9]{1,16}[_-]"  # one `api-` / `binance_` in a flag name
 _SCHEME = r"(?:(?i:bearer|basic|token|digest)[ \t])?"  # one space, as clients print it
 _SPACE = r"\t\n\x0b\x0c\r "
 _STOP = _SPACE + r"\"'`\\&,;|<>(){}\[\]"  # what ends an unquoted value
-_DQ = r"(?:[^\"\\\r\n]|\\[^\r\n])*"  # inside "…", backslash escapes allowed
-_SQ = r"(?:[^'\\\r\n]|\\[^\r\n])*"  # inside '…'
-_EQ = r"[^\"\\\r\n]*"  # inside \"…\" (JSON quoted inside a JSON string)
+# Inside quotes: anything but the quote and line ends, backslash escapes allowed, and `<` only when
+# not followed by `r` — so no quoted value can run through a marker (`<redacted:…>`) left by an
+# earlier redaction, which keeps redaction idempotent.
+_DQ = r"(?:[^\"\\<\r\n]|\\[^\r\n]|<[^r\"\\\r\n])*<?"  # inside "…"
+_SQ = r"(?:[^'\\<\r\n]|\\[^\r\n]|<[^r'\\\r\n])*<?"  # inside '…'
+_EQ = r"(?:[^\"\\<\r\n]|<[^r\"\\\r\n])*<?"  # inside \"…\" (JSON quoted in a JSON string)
 
 
 def _value(rule: str, first: str = f"[^{_STOP}]") -> str:
@@ -50,7 +55,7 @@ def _value(rule: str, first: str = f"[^{_STOP}]") -> str:
         f'(?:b?"{_SCHEME}(?P<v_{rule}_dq>{_MARKER}|{_DQ})"'
         f"|b?'{_SCHEME}(?P<v_{rule}_sq>{_MARKER}|{_SQ})'"
         f'|\\\\"{_SCHEME}(?P<v_{rule}_eq>{_MARKER}|{_EQ})\\\\"'
-        f"|(?:b[\"']|[\"']|\\\\\")?{_SCHEME}(?P<v_{rule}_bare>{_MARKER}|{first}[^{_STOP}]*))"
+        f'|(?:b["\']|["\']|\\\\")?{_SCHEME}(?P<v_{rule}_bare>{_MARKER}|{first}[^{_STOP}]*))'
     )
 
 
@@ -65,7 +70,11 @@ _TOKEN_COMPOUNDS = ("access_token", "refresh_token", "auth_token", "api_token", 
 
 def _plausible(value: str) -> bool:
     """False for empty values, markers, placeholders, masks and plain numbers."""
-    return bool(value) and not REDACTION_MARKER_RE.fullmatch(value) and not _NOT_SECRET.fullmatch(value)
+    return (
+        bool(value)
+        and not REDACTION_MARKER_RE.fullmatch(value)
+        and not _NOT_SECRET.fullmatch(value)
+    )
 
 
 def _kv_is_secret(m: re.Match[str], group: str, value: str) -> bool:
@@ -92,14 +101,6 @@ def _looks_like_key(m: re.Match[str], group: str, value: str) -> bool:
     )
 
 
-_SECRET_NAME = re.compile(rf"[A-Za-z0-9_-]*{_WORDS}", re.ASCII)
-
-
-def _cli_is_secret(m: re.Match[str], group: str, value: str) -> bool:
-    """`--api-secret xyz`: the flag's name ends in a secret word."""
-    return bool(_SECRET_NAME.fullmatch(m.group("k_cli"))) and _plausible(value)
-
-
 def _value_is_secret(m: re.Match[str], group: str, value: str) -> bool:
     """Rules whose context already says "secret": only placeholders and masks are spared."""
     return _plausible(value)
@@ -112,7 +113,6 @@ class _Rule:
     name: str
     pattern: str
     is_secret: Callable[[re.Match[str], str, str], bool]
-    rescan: bool = False  # not a secret: other rules may still match inside the value
     regex: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -124,19 +124,18 @@ _RULES: tuple[_Rule, ...] = (
     # https://user:pass@host, redis://:pass@host — the password only; the user stays readable.
     _Rule(
         "url",
-        rf"://[^{_SPACE}/?#@:]*:(?P<v_url>{_MARKER}|[^{_SPACE}/?#@]+)@",
+        rf"://[^{_SPACE}/?#@:<>]*:(?P<v_url>{_MARKER}|[^{_SPACE}/?#@<>]+)@",
         _value_is_secret,
     ),
     # wss://stream.binance.us:9443/ws/<listenKey>
     _Rule("ws", rf"/ws/(?P<v_ws>{_MARKER}|[A-Za-z0-9]{{32,}})", _value_is_secret),
-    # --api-secret xyz, --password "a b" (`--name=value` is the kv rule's). Any `--flag value`
-    # is a candidate (a word list here would cost Python 30 tries per `--`); _cli_is_secret
-    # looks at the name, and the value of any other flag is scanned again on its own.
+    # --api-secret xyz, --binance-api-key "…" (`--name=value` is the kv rule's). The name is
+    # 0-3 segments then a word, spelled as branches: no nested quantifier, few tries per `--`.
     _Rule(
         "cli",
-        rf"--\b(?P<k_cli>[A-Za-z0-9_-]{{1,40}})[ \t]+{_value('cli', first=f'[^{_STOP}-]')}",
-        _cli_is_secret,
-        rescan=True,
+        rf"--\b(?P<k_cli>{'|'.join(_SEGMENT * n + _WORDS for n in range(4))})[ \t]+"
+        + _value("cli", first=f"[^{_STOP}-]"),
+        _value_is_secret,
     ),
     # apiKey=…, "secret": "…", 'X-MBX-APIKEY': '…', binance_api_key: …, Authorization: Bearer …
     # The name starts at a word start or at an underscore (`binance_api_key`), ends in a word.
@@ -173,7 +172,7 @@ def redaction_marker(secret: str) -> str:
     return f"<redacted:{digest[:6]}>"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _redact_span(span: str) -> str:
     """Redact one candidate (a whole match of the combined pattern), or return it unchanged."""
     for rule in _RULES:
@@ -184,7 +183,7 @@ def _redact_span(span: str) -> str:
         value = m.group(group)
         start, end = m.span(group)
         if not rule.is_secret(m, group, value):
-            return span[:start] + redact_text(span[start:]) if rule.rescan else span
+            return span
         return span[:start] + redaction_marker(value) + span[end:]
     return span
 
