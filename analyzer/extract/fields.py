@@ -36,22 +36,32 @@ def _unescape(msg: pl.Expr) -> pl.Expr:
     return msg.str.replace_all(r'\\(["\'/\\])', "$1").str.strip_chars(" \t\"'")
 
 
-def code_fields() -> list[pl.Expr]:
-    """code_str, msg, http_code_shape and shape from `text`.
+def with_code_fields(records: pl.DataFrame) -> pl.DataFrame:
+    """Add code_str, msg, http_code_shape and shape from `text`.
 
     The leftmost code/msg pair in the record wins (the first code-bearing line of a traceback),
     ties going to the shape listed first. Each shape's position is found without captures
     (fast), then its own capturing regex supplies the fields: one big alternation with
-    captures would be an order of magnitude slower.
+    captures is an order of magnitude slower. Positions and captures are materialised as
+    columns first, so no regex runs more than once per record.
     """
     text = pl.col("text")
-    positions = [text.str.find(shape.pattern) for shape in shapes.CODE_SHAPES]
-    leftmost = pl.min_horizontal(positions)
+    n = len(shapes.CODE_SHAPES)
+    staged = records.with_columns(
+        *(
+            text.str.find(shape.pattern).alias(f"_p{i}")
+            for i, shape in enumerate(shapes.CODE_SHAPES)
+        ),
+        *(
+            text.str.extract_groups(s.pattern).alias(f"_g{i}")
+            for i, s in enumerate(shapes.CODE_SHAPES)
+        ),
+    ).with_columns(_left=pl.min_horizontal(*(pl.col(f"_p{i}") for i in range(n))))
     none = pl.lit(None, pl.String)
     pick_code = pick_msg = pick_http = pick_shape = pl.when(pl.lit(False)).then(none)
     for i, shape in enumerate(shapes.CODE_SHAPES):
         groups = set(re.compile(shape.pattern).groupindex)
-        found = text.str.extract_groups(shape.pattern)
+        found = pl.col(f"_g{i}")
         if "msg" in groups:
             msg = found.struct.field("msg")
         elif "msg_sq" in groups:
@@ -59,22 +69,32 @@ def code_fields() -> list[pl.Expr]:
         else:
             msg = none
         http = found.struct.field("http") if "http" in groups else none
-        hit = positions[i] == leftmost
+        hit = pl.col(f"_p{i}") == pl.col("_left")
         pick_code = pick_code.when(hit).then(found.struct.field("code"))
         pick_msg = pick_msg.when(hit).then(msg)
         pick_http = pick_http.when(hit).then(http)
         pick_shape = pick_shape.when(hit).then(pl.lit(shape.name))
     # The connector's "Found error" form may carry `error code: None` (no code, status only).
     connector_http = text.str.extract(r"Found error\. status: (\d{3}), error code: None", 1)
-    code = pick_code.otherwise(none)
-    return [
-        code.alias("code_str"),
-        pl.when(code.is_not_null()).then(_unescape(pick_msg.otherwise(none))).alias("msg"),
-        pl.coalesce(
-            pl.when(code.is_not_null()).then(pick_http.otherwise(none)), connector_http
-        ).alias("http_code_shape"),
-        pl.when(code.is_not_null()).then(pick_shape.otherwise(none)).alias("shape"),
-    ]
+    picked = staged.with_columns(
+        code_str=pick_code.otherwise(none),
+        _msg=pick_msg.otherwise(none),
+        _http=pick_http.otherwise(none),
+        _shape=pick_shape.otherwise(none),
+    )
+    has_code = pl.col("code_str").is_not_null()
+    return picked.with_columns(
+        msg=pl.when(has_code).then(_unescape(pl.col("_msg"))),
+        http_code_shape=pl.coalesce(pl.when(has_code).then(pl.col("_http")), connector_http),
+        shape=pl.when(has_code).then(pl.col("_shape")),
+    ).drop(
+        *(f"_p{i}" for i in range(n)),
+        *(f"_g{i}" for i in range(n)),
+        "_left",
+        "_msg",
+        "_http",
+        "_shape",
+    )
 
 
 def _first(patterns: tuple[str, ...], name: str) -> pl.Expr:
@@ -88,7 +108,7 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
     """Add event fields to candidate records (rid, line, head, text[, docker_time])."""
     known = f"(?P<known>(?:{known_message_regex()})[^\\n\"'{{}}]*)"
     text = pl.col("text")
-    df = records.with_columns(code_fields()).with_columns(
+    df = with_code_fields(records).with_columns(
         http_str=pl.coalesce(pl.col("http_code_shape"), _first(shapes.HTTP_PATTERNS, "http")),
         known_msg=text.str.extract(known, 1),
         bare_msg=text.str.extract(shapes.CCXT_BARE_MSG, 1).str.strip_chars(),
@@ -139,7 +159,9 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("unrecognised")),
     ).filter(pl.col("shape").is_not_null())
     return df.with_columns(
-        symbol=_first(shapes.SYMBOL_PATTERNS, "sym").str.replace_all(r"[/-]", "").str.to_uppercase(),
+        symbol=_first(shapes.SYMBOL_PATTERNS, "sym")
+        .str.replace_all(r"[/-]", "")
+        .str.to_uppercase(),
         endpoint=text.str.extract(shapes.ENDPOINT_PATTERN, 1),
         client=_client(),
         retry_after=text.str.extract(shapes.RETRY_AFTER_PATTERN, 1).cast(pl.Int64, strict=False),
@@ -170,7 +192,9 @@ def parse_ts(head: pl.Expr, tz: str) -> pl.Expr:
     hours = digits.str.slice(0, 2).cast(pl.Int64, strict=False)
     minutes = digits.str.slice(2, 2).cast(pl.Int64, strict=False)
     offset_min = pl.when((hours <= 14) & (minutes < 60)).then(sign * (hours * 60 + minutes))
-    local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    local = naive.dt.replace_time_zone(
+        tz, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
     utc_from_offset = (naive - pl.duration(minutes=offset_min)).dt.replace_time_zone("UTC")
     stated = (
         pl.when(zone.is_in(["Z", "UTC"]))
@@ -193,8 +217,9 @@ def parse_ts(head: pl.Expr, tz: str) -> pl.Expr:
         pl.when(php.struct.field("tz") == "UTC")
         .then(php_naive.dt.replace_time_zone("UTC"))
         .otherwise(
-            php_naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-            .dt.convert_time_zone("UTC")
+            php_naive.dt.replace_time_zone(
+                tz, ambiguous="earliest", non_existent="null"
+            ).dt.convert_time_zone("UTC")
         )
     )
     epoch = head.str.extract(shapes.EPOCH_PATTERN, 1)
@@ -204,4 +229,7 @@ def parse_ts(head: pl.Expr, tz: str) -> pl.Expr:
         .otherwise((epoch.cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64, strict=False))
     )
     from_epoch = epoch_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    return pl.coalesce(stated, from_php, from_epoch)
+    found = pl.coalesce(stated, from_php, from_epoch)
+    return pl.when(
+        found.dt.replace_time_zone(None).is_between(_EARLIEST, _LATEST, closed="left")
+    ).then(found)
