@@ -196,7 +196,11 @@ def timeline(events: pl.DataFrame) -> Timeline:
         0
     )
     span = last - first
-    name, size = next(((n, s) for n, s in BUCKETS if span / s < MAX_BUCKETS), BUCKETS[-1])
+    name, size = next(((n, s) for n, s in BUCKETS if span / s < MAX_BUCKETS), (None, None))
+    if size is None:  # a span of years: whole days per bucket, still at most MAX_BUCKETS
+        days = int(span / timedelta(days=1)) // (MAX_BUCKETS - 1) + 1
+        name, size = f"{days}d", timedelta(days=days)
+
     start = pl.col("ts").dt.truncate(name)
     counts = (
         timed.group_by(start.alias("start"), "category")

@@ -45,7 +45,20 @@ class Coverage:
 
     def warn(self, message: str) -> None:
         """Record a non-fatal problem; the CLI prints these on stderr and the report counts them."""
-        self.warnings.append(message)
+        self.warnings.append(printable(message))
+
+
+def printable(text: str) -> str:
+    """`text` safe to print and to store in polars: a file name's bytes that are not UTF-8 (which
+    Python carries as lone surrogates) shown as \\xNN escapes."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -89,7 +102,7 @@ def expand(paths: list[str], coverage: Coverage) -> list[Source]:
         if any(ch in raw for ch in "*?[") and not os.path.exists(raw):
             matches = sorted(glob.glob(raw, recursive=True))
             if not matches:
-                raise InputError(f"{raw}: no file matches this pattern")
+                raise InputError(f"{printable(raw)}: no file matches this pattern")
             for match in matches:
                 if os.path.isdir(match):
                     _walk(match, add, coverage)
@@ -97,60 +110,88 @@ def expand(paths: list[str], coverage: Coverage) -> list[Source]:
                     add(match)
             continue
         if not os.path.exists(raw):
-            raise InputError(f"{raw}: no such file or directory")
+            raise InputError(f"{printable(raw)}: no such file or directory")
         if os.path.isdir(raw):
             _walk(raw, add, coverage)
         elif not os.access(raw, os.R_OK):
-            raise InputError(f"{raw}: permission denied")
+            raise InputError(f"{printable(raw)}: permission denied")
         else:
             add(raw)
     return found
 
 
 def _walk(top: str, add, coverage: Coverage) -> None:
-    """Add every readable regular file below `top` in sorted order; warn about the rest."""
-    visited: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in visited:
-            coverage.warn(f"{dirpath}: symlink loop, not followed")
-            dirnames[:] = []
-            continue
-        visited.add(real)
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.startswith(".") or name.endswith(".md"):
+    """Add every readable regular file below `top` in sorted order; warn about the rest.
+
+    Depth first, a directory's files before its subdirectories (os.walk's order), but with a
+    stack: os.walk recurses in Python 3.11, and a directory nested 1,000 deep would overflow it.
+    """
+    visited: set[tuple[int, int]] = set()  # (device, inode): realpath costs O(depth) per call
+    stack = [top]
+    while stack:
+        dirpath = stack.pop()
+        try:
+            info = os.stat(dirpath)
+            if (info.st_dev, info.st_ino) in visited:
+                coverage.warn(f"{dirpath}: symlink loop, not followed")
                 continue
-            path = os.path.join(dirpath, name)
+            visited.add((info.st_dev, info.st_ino))
+            with os.scandir(dirpath) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            coverage.warn(f"{dirpath}: cannot list ({exc.strerror or exc}), skipped")
+            continue
+        subdirs: list[str] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()  # follows symlinks, like os.walk(followlinks=True)
+            except OSError:  # a link to itself (ELOOP): not a directory, warned about below
+                is_dir = False
+            if is_dir:
+                subdirs.append(entry.path)
+                continue
+            if entry.name.startswith(".") or entry.name.endswith(".md"):
+                continue
+            path = entry.path
             if not os.path.isfile(path):
                 coverage.warn(f"{path}: not a regular file (broken link?), skipped")
             elif not os.access(path, os.R_OK):
                 coverage.warn(f"{path}: permission denied, skipped")
             else:
                 add(path)
+        stack.extend(reversed(subdirs))
 
 
 def read_chunks(
-    source: Source, coverage: Coverage, *, chunk_bytes: int = CHUNK_BYTES
+    source: Source,
+    coverage: Coverage,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    max_line_bytes: int | None = None,
 ) -> Iterator[bytes]:
     """Yield the source as chunks of complete lines (each ending in b"\\n" except maybe the last).
 
-    A truncated or corrupt compressed stream yields what was read and records a warning.
-    A line longer than the chunk size is cut at the chunk size (it is truncated further, and
-    counted, when lines are made).
+    The source is read `chunk_bytes` at a time. A truncated or corrupt compressed stream yields
+    what was read and records a warning. A line that is still unfinished after more than
+    `max_line_bytes` (default: the chunk size) is cut there and the rest of it skipped; it is
+    truncated further, and counted, when lines are made. So a line is never cut silently: the
+    limit the user chose decides, not the chunk size.
     """
+    limit = chunk_bytes if max_line_bytes is None else max(chunk_bytes, max_line_bytes + 1)
     try:
         stream = source.open()
     except OSError as exc:
         coverage.warn(f"{source.name}: cannot open ({exc.strerror or exc}), skipped")
         return
     coverage.files += 1
-    carry = b""
+    carry = bytearray()  # the unfinished last line (appended to in place: no quadratic copies)
     first = True
     broken = False
     try:
         while True:
-            block, problem = (b"", None) if broken else _read_block(stream, chunk_bytes)
+            # The first read takes at least 3 bytes, so that a BOM is seen whole.
+            size = max(chunk_bytes, 3) if first else chunk_bytes
+            block, problem = (b"", None) if broken else _read_block(stream, size)
             if problem:
                 broken = True
                 coverage.warn(
@@ -164,20 +205,18 @@ def read_chunks(
             coverage.bytes += len(block)
             if not block:
                 if carry:
-                    yield carry
+                    yield bytes(carry)
                 return
-            data = carry + block
-            cut = data.rfind(b"\n")
+            cut = block.rfind(b"\n")
             if cut < 0:
-                if len(data) <= chunk_bytes:
-                    carry = data
-                    continue
-                # One line longer than a whole chunk: emit its head, drop the rest of it.
-                yield data[:chunk_bytes] + b"\n"
-                carry = _skip_to_newline(stream, coverage, source.name)
+                carry += block
+                if len(carry) > limit:
+                    # One line longer than the limit: emit its head, drop the rest of it.
+                    yield bytes(carry[:limit]) + b"\n"
+                    carry = bytearray(_skip_to_newline(stream, coverage, source.name))
                 continue
-            carry = data[cut + 1 :]
-            yield data[: cut + 1]
+            yield bytes(carry) + block[: cut + 1]
+            carry = bytearray(block[cut + 1 :])
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -245,27 +284,32 @@ def _skip_to_newline(stream: BinaryIO, coverage: Coverage, name: str) -> bytes:
             return block[cut + 1 :]
 
 
+def _read_lines(data: bytes) -> pl.Series:
+    """pl.read_lines without its guess that bytes starting like gzip, zlib or zstd are compressed:
+    a chunk whose first line begins "x^" or "x\\x9c" (zlib's magic) would be "decompressed" —
+    an error, or lines silently gone. A newline in front defeats the guess; its line is dropped."""
+    return pl.read_lines(b"\n" + data)["line"].slice(1)
+
+
 def to_lines(data: bytes, coverage: Coverage, max_line_bytes: int) -> pl.Series:
     """Split a chunk of complete lines into a string Series (CRLF stripped, lossy UTF-8)."""
     try:
-        lines = pl.read_lines(data)["line"]
+        lines = _read_lines(data)
     except pl.exceptions.ComputeError:
         text = data.decode("utf-8", errors="replace")
-        lines = pl.read_lines(text.encode("utf-8"))["line"]
+        lines = _read_lines(text.encode("utf-8"))
         coverage.repaired_lines += int(lines.str.contains("\ufffd", literal=True).sum())
-    too_long = lines.str.len_bytes() > max_line_bytes
+    # len_bytes is a UInt32: a larger limit (--max-line-bytes 100000000000) means "no limit"
+    too_long = lines.str.len_bytes() > min(max_line_bytes, 0xFFFF_FFFF)
     n_long = int(too_long.sum())
     if n_long:
         coverage.skipped_lines += n_long
-        lines = (
-            pl.select(
-                pl.when(too_long)
-                .then(lines.str.slice(0, max_line_bytes // 4))
-                .otherwise(lines)
-                .alias("line")
-            )
-            .to_series()
-        )
+        lines = pl.select(
+            pl.when(too_long)
+            .then(lines.str.slice(0, max_line_bytes // 4))
+            .otherwise(lines)
+            .alias("line")
+        ).to_series()
     return lines
 
 

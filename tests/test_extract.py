@@ -337,3 +337,25 @@ def test_mixed_file_keeps_input_order_and_paths() -> None:
     assert events["path"].unique().to_list() == ["bot.log"]
     assert events["line"].is_sorted()
     assert events.filter(pl.col("code").is_not_null()).height == 4
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("2024-01-01 00:00:00,000 WARN bot: Signature for this request is not valid.", -1022),
+        (
+            "2024-01-01 00:00:00,000 WARN bot: Timestamp for this request is outside of the recvWindow.",
+            -1021,
+        ),
+        (
+            "2024-01-01 00:00:00,000 WARN bot: Invalid API-key, IP, or permissions for action.",
+            -2015,
+        ),
+        ("2024-01-01 00:00:00,000 WARN bot: Market is closed.", -2010),
+    ],
+)
+def test_bare_known_message_without_error_words_is_an_event(line: str, code: int) -> None:
+    from analyzer.reference import classify
+
+    events = classify(extract_text(line))
+    assert events.select("code", "shape").rows() == [(code, "message")]

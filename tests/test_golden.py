@@ -27,7 +27,7 @@ DIAGNOSIS = {
     "lot_size": ("degraded", "filter_violation"),
     "maintenance": ("degraded", "outage"),
     "revoked_key": ("critical", "auth"),
-    "shapes": ("critical", "auth"),
+    "shapes": ("critical", "geo_block"),
 }
 
 

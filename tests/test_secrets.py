@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from test_extract import SHAPES
 
 from analyzer.cli import main
-from test_extract import SHAPES
 
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"

@@ -18,6 +18,7 @@ from analyzer.sources import (
     Coverage,
     Source,
     prefetch,
+    printable,
     read_chunks,
     to_lines,
 )
@@ -29,7 +30,10 @@ BATCH_RECORDS = 50_000
 EVIDENCE_MAX_LINES = 8  # a record this short is kept whole as its evidence
 
 
-TIME_OFFSET_SCHEMA: dict[str, pl.DataType] = {"ts": pl.Datetime("us", "UTC"), "offset_ms": pl.Int64()}
+TIME_OFFSET_SCHEMA: dict[str, pl.DataType] = {
+    "ts": pl.Datetime("us", "UTC"),
+    "offset_ms": pl.Int64(),
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,9 @@ def extract_source(
 ) -> pl.DataFrame:
     """The events of one file or stream; records that span chunks are carried over whole.
     Clock offsets the bot logged are appended to `offsets` when it is given."""
-    return _extract([source], coverage, options, offsets if offsets is not None else [], chunk_bytes)
+    return _extract(
+        [source], coverage, options, offsets if offsets is not None else [], chunk_bytes
+    )
 
 
 # Lines as they are analysed: which source (index), the text, its line number, docker's time.
@@ -100,7 +106,7 @@ def _extract(
     `chunk_bytes` (a big file a chunk at a time, many small files in one batch: each pass has
     a fixed cost that 10,000 small files must not pay 10,000 times). The last record of a batch
     may continue in the next one, so it is carried over whole."""
-    names = pl.Series("path", [source.name for source in sources], pl.String)
+    names = pl.Series("path", [printable(source.name) for source in sources], pl.String)
     frames: list[pl.DataFrame] = []
     pending: list[pl.DataFrame] = []  # candidate records waiting for a batch
     pending_rows = 0
@@ -131,12 +137,13 @@ def _line_batches(
 ) -> Iterator[pl.DataFrame]:
     """(src, text, line, docker_time) frames of whole lines, about `chunk_bytes` each, read by one
     background thread for all the sources in order."""
-    # A line is cut by --max-line-bytes (and counted), never silently by the read chunk.
-    chunk_bytes = max(chunk_bytes, max_line_bytes + 1)
 
     def chunks() -> Iterator[tuple[int, bytes]]:
         for index, source in enumerate(sources):
-            for chunk in read_chunks(source, coverage, chunk_bytes=chunk_bytes):
+            # A line is cut by --max-line-bytes (and counted), never by the read chunk.
+            for chunk in read_chunks(
+                source, coverage, chunk_bytes=chunk_bytes, max_line_bytes=max_line_bytes
+            ):
                 yield index, chunk
 
     pending: list[tuple[int, bytes]] = []
@@ -169,23 +176,35 @@ class _LineNumbers:
 
 
 def _lines_frame(
-    pending: list[tuple[int, bytes]], numbering: _LineNumbers, coverage: Coverage, max_line_bytes: int
+    pending: list[tuple[int, bytes]],
+    numbering: _LineNumbers,
+    coverage: Coverage,
+    max_line_bytes: int,
 ) -> pl.DataFrame:
     """One frame of the pending chunks (each ending in a newline), from one or many sources."""
     lines = to_lines(b"".join(chunk for _, chunk in pending), coverage, max_line_bytes)
     coverage.lines += lines.len()
-    src: list[pl.Series] = []
-    numbers: list[pl.Series] = []
-    for index, chunk in pending:
-        n = chunk.count(b"\n")
-        first = numbering.first(index, n)
-        src.append(pl.repeat(index, n, dtype=pl.Int64, eager=True))
-        numbers.append(pl.int_range(first, first + n, dtype=pl.Int64, eager=True))
-    frame = pl.DataFrame({"src": pl.concat(src), "text": lines, "line": pl.concat(numbers)})
+    counts = [chunk.count(b"\n") for _, chunk in pending]
+    spans = pl.DataFrame(
+        {
+            "src": [index for index, _ in pending],
+            "first": [
+                numbering.first(index, n) for (index, _), n in zip(pending, counts, strict=True)
+            ],
+            "n": counts,
+        },
+        schema={"src": pl.Int64, "first": pl.Int64, "n": pl.Int64},
+    )
+    numbered = spans.select(
+        src=pl.col("src").repeat_by("n"), line=pl.int_ranges("first", pl.col("first") + pl.col("n"))
+    ).explode("src", "line")
+    frame = pl.DataFrame({"src": numbered["src"], "text": lines, "line": numbered["line"]})
     return _unwrap_docker(frame)
 
 
-def extract_text(text: str, path: str = "<text>", options: ExtractOptions = ExtractOptions()) -> pl.DataFrame:
+def extract_text(
+    text: str, path: str = "<text>", options: ExtractOptions = ExtractOptions()
+) -> pl.DataFrame:
     """Events of an in-memory log (tests, stdin helpers): same pipeline, one chunk."""
     coverage = Coverage()
     lines = to_lines(text.encode("utf-8"), coverage, options.max_line_bytes)
@@ -196,7 +215,7 @@ def extract_text(text: str, path: str = "<text>", options: ExtractOptions = Extr
             "line": pl.int_range(1, lines.len() + 1, eager=True),
         }
     )
-    names = pl.Series("path", [path], pl.String)
+    names = pl.Series("path", [printable(path)], pl.String)
     events = _events_of(candidate_records(mark_records(_unwrap_docker(frame))), names, options)
     return _drop_echoes(events) if events.height else events
 
@@ -206,7 +225,9 @@ def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
     is_docker = pl.col("text").str.starts_with('{"log":')
     if not frame.select(is_docker.any()).item():
         return frame.with_columns(docker_time=pl.lit(None, pl.String))
-    inner = pl.col("text").str.json_path_match("$.log").str.strip_suffix("\n").str.strip_suffix("\r")
+    inner = (
+        pl.col("text").str.json_path_match("$.log").str.strip_suffix("\n").str.strip_suffix("\r")
+    )
     return frame.with_columns(
         docker_time=pl.when(is_docker).then(pl.col("text").str.json_path_match("$.time")),
         text=pl.when(is_docker & inner.is_not_null()).then(inner).otherwise(pl.col("text")),
@@ -229,16 +250,20 @@ def _events_of(
     events = extract_fields(records)
     if events.height == 0:
         return empty_events(EXTRACTED_SCHEMA)
-    head_ts = pl.when(pl.col("head").str.starts_with("{")).then(
-        pl.col("head").str.extract(shapes.JSON_TS_PATTERN, 1)
-    ).otherwise(pl.col("head"))
+    head_ts = (
+        pl.when(pl.col("head").str.starts_with("{"))
+        .then(pl.col("head").str.extract(shapes.JSON_TS_PATTERN, 1))
+        .otherwise(pl.col("head"))
+    )
     events = events.with_columns(
         ts=pl.coalesce(parse_ts(pl.col("docker_time"), options.tz), parse_ts(head_ts, options.tz)),
         path=names.gather(events["src"]),
     )
     events = _with_evidence(events)
     if options.redact:
-        events = events.with_columns(raw=redact_series(events["raw"]), msg=redact_series(events["msg"]))
+        events = events.with_columns(
+            raw=redact_series(events["raw"]), msg=redact_series(events["msg"])
+        )
     return events.select(*EXTRACTED_SCHEMA.keys(), "echo").cast(
         {name: dtype for name, dtype in EXTRACTED_SCHEMA.items()}
     )
@@ -252,7 +277,9 @@ def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFram
     return (
         records.filter(pl.col("text").str.contains(shapes.TIME_OFFSET_PATTERN))
         .select(
-            ts=pl.coalesce(parse_ts(pl.col("docker_time"), options.tz), parse_ts(pl.col("head"), options.tz)),
+            ts=pl.coalesce(
+                parse_ts(pl.col("docker_time"), options.tz), parse_ts(pl.col("head"), options.tz)
+            ),
             # An offset beyond 64 bits of milliseconds (inf, 1e33) is no clock reading: dropped.
             offset_ms=pl.coalesce(ms, seconds * 1000).round(0).cast(pl.Int64, strict=False),
         )

@@ -45,12 +45,13 @@ def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
     With a `src` column (lines of several files in one frame), a file's first line always
     starts a record: no record, and no traceback, runs on from one file into the next."""
     text = pl.col("text")
-    java = text.str.contains(_JAVA_EXCEPTION) & text.shift(-1).str.contains(r"^\s+at ")
-    cont = text.str.contains(_CONTINUES) | java.fill_null(False)
+    next_text = text.shift(-1)
     new_file = pl.lit(False)
     if "src" in lines.columns:
         new_file = (pl.col("src") != pl.col("src").shift(1)).fill_null(False)
-        cont = cont & ~new_file
+        next_text = pl.when(pl.col("src").shift(-1) == pl.col("src")).then(next_text)
+    java = text.str.contains(_JAVA_EXCEPTION) & next_text.str.contains(r"^\s+at ")
+    cont = (text.str.contains(_CONTINUES) | java.fill_null(False)) & ~new_file
     marked = lines.with_columns(cont=cont, cand=text.str.contains(PREFILTER))
     if marked.select(text.str.contains(_TB_HEAD, literal=True).any()).item():
         marked = marked.with_columns(cont=(pl.col("cont") | _traceback_end()) & ~new_file)

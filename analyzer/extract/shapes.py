@@ -33,19 +33,31 @@ CODE_SHAPES: tuple[CodeShape, ...] = (
     CodeShape("json", r'\{\s*\\?"code\\?"\s*:\s*' + _CODE + r'\s*,\s*\\?"msg\\?"\s*:\s*' + _JQ),
     CodeShape(
         "json",
-        r'\\?"msg\\?"\s*:\s*' + _JQ.replace(r"\s*[,}]", r"\s*,") + r'\s*\\?"code\\?"\s*:\s*' + _CODE,
+        r'\\?"msg\\?"\s*:\s*'
+        + _JQ.replace(r"\s*[,}]", r"\s*,")
+        + r'\s*\\?"code\\?"\s*:\s*'
+        + _CODE,
     ),
     # {'code': -1021, 'msg': '…'} Python dict repr (msg in '…' or "…")
-    CodeShape("dict", r"\{\s*'code'\s*:\s*" + _CODE + r"\s*,\s*'msg'\s*:\s*(?:" + _SQ + "|" + _DQ + ")"),
+    CodeShape(
+        "dict", r"\{\s*'code'\s*:\s*" + _CODE + r"\s*,\s*'msg'\s*:\s*(?:" + _SQ + "|" + _DQ + ")"
+    ),
     # python-binance: APIError(code=-2010): Account has insufficient balance …
-    CodeShape("python-binance", r"(?:APIError|BinanceOrderException)\(code=" + _CODE + r"\):\s*(?P<msg>[^\n]*)"),
+    CodeShape(
+        "python-binance",
+        r"(?:APIError|BinanceOrderException)\(code=" + _CODE + r"\):\s*(?P<msg>[^\n]*)",
+    ),
     # binance-connector example logging
     CodeShape(
         "connector",
-        r"Found error\. status: (?P<http>\d{3}), error code: (?:None|" + _CODE + r"), error message: (?P<msg>[^\n]*)",
+        r"Found error\. status: (?P<http>\d{3}), error code: (?:None|"
+        + _CODE
+        + r"), error message: (?P<msg>[^\n]*)",
     ),
     # binance-connector str(ClientError): (400, -1121, 'Invalid symbol.', {…headers…}, None)
-    CodeShape("connector-tuple", r"\((?P<http>\d{3}), " + _CODE + r", (?:" + _SQ + "|" + _DQ + r"), [{N]"),
+    CodeShape(
+        "connector-tuple", r"\((?P<http>\d{3}), " + _CODE + r", (?:" + _SQ + "|" + _DQ + r"), [{N]"
+    ),
     # binance-common / binance-sdk-*: BadRequestError: (-1121, 'Invalid symbol.')
     CodeShape("sdk-tuple", r"Error:? \(" + _CODE + r", (?:" + _SQ + "|" + _DQ + r")\)"),
     # binance-java-api: BinanceApiException: ERROR: -1013, Filter failure: LOT_SIZE
@@ -55,7 +67,9 @@ CODE_SHAPES: tuple[CodeShape, ...] = (
     # key=value logging: code=-2011, msg=Unknown order sent.  /  code: -2011 msg: "…"
     CodeShape(
         "kv",
-        r"\bcode\s*[=:]\s*" + _CODE + r"\s*[,;]?\s*(?:msg|message)\s*[=:]\s*['\"]?(?P<msg>[^\n'\"]*)",
+        r"\bcode\s*[=:]\s*"
+        + _CODE
+        + r"\s*[,;]?\s*(?:msg|message)\s*[=:]\s*['\"]?(?P<msg>[^\n'\"]*)",
     ),
     # binance-api-node: Error: Filter failure: PRICE_FILTER \n   code: -1013
     CodeShape("api-node", r"Error: (?P<msg>[^\n]+)\n\s+code: " + _CODE),
@@ -95,9 +109,7 @@ BINANCE_CONTEXT = r"(?i)binance"
 CCXT_BARE_MSG = r"\b[A-Z][A-Za-z]+: binance(?:us|usdm|coinm)? (?P<msg>[^\n{]+)"
 
 # A record that looks like a Binance error but that no shape above understood.
-UNRECOGNISED_PATTERN = (
-    r"(?i)(?:binance\S*[^\n]{0,200}?\b(?:error|exception)\b|\b(?:error|exception)\b[^\n]{0,200}?binance)"
-)
+UNRECOGNISED_PATTERN = r"(?i)(?:binance\S*[^\n]{0,200}?\b(?:error|exception)\b|\b(?:error|exception)\b[^\n]{0,200}?binance)"
 
 # Cheap per-line prefilter: a record is examined only if one of its lines matches this.
 # It must match every line that any pattern above could use; precision does not matter, but
@@ -111,7 +123,11 @@ PREFILTER = (
     r"|Bad Request|Request Timeout|binance(?:us)? [A-Z]|Insufficient|insufficient balance"
     r"|Market is closed|Unknown order|would immediately|would trigger|Duplicate order"
     r"|not supported|restricted location|Order does not exist|', \{|\", \{"
-    r"|Time offset to |system time deviates"
+    r"|Time offset to |system time deviates|Signature for this request|API-key|Timestamp for this"
+    r"|recvWindow|listenKey|request weight|Too many|IP banned|Invalid symbol|Illegal characters"
+    r"|Precision is over|too much precision|Price \* QTY|message bus|backend server"
+    r"|overloaded|no longer available|has been archived|cancel restrictions|permitted for this"
+    r"|restricted for this|may not place|not correct"
 )
 
 # Clock observations a bot logs (freqtrade): not events, but evidence for the clock_drift finding.
@@ -145,16 +161,27 @@ SYMBOL_PATTERNS: tuple[str, ...] = (
 )
 ENDPOINT_PATTERN = r"(?P<ep>/(?:api|sapi|wapi)/v\d+/[A-Za-z0-9/]*[A-Za-z0-9])"
 RETRY_AFTER_PATTERN = r"(?i)retry-after['\"]?\s*[:=]\s*['\"]?(?P<ra>\d{1,9})(?:\D|\z)"
-USED_WEIGHT_PATTERN = r"(?i)x-mbx-used-weight(?:-\d+[smhd])?['\"]?\s*[:=]\s*['\"]?(?P<w>\d{1,9})(?:\D|\z)"
+USED_WEIGHT_PATTERN = (
+    r"(?i)x-mbx-used-weight(?:-\d+[smhd])?['\"]?\s*[:=]\s*['\"]?(?P<w>\d{1,9})(?:\D|\z)"
+)
 BAN_UNTIL_PATTERN = r"banned until (?P<ban>\d{13})(?:\D|\z)"
 
 # Which library wrote a record: first match wins (freqtrade wraps ccxt, so it comes first).
 CLIENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("freqtrade", r"\bfreqtrade[.\s]"),
     ("hummingbot", r"\bhummingbot\.|HTTP status is \d{3}\. Error:"),
-    ("python-binance", r"APIError\(code=|BinanceAPIException|BinanceOrderException|binance\.exceptions"),
-    ("binance-connector", r"Found error\. status:|binance\.error\.|^\(\d{3}, (?:-?\d+|None), |raw response from server"),
-    ("binance-sdk", r"binance_common|(?:BadRequest|Unauthorized|Forbidden|NotFound|RateLimitBan|TooManyRequests)Error"),
+    (
+        "python-binance",
+        r"APIError\(code=|BinanceAPIException|BinanceOrderException|binance\.exceptions",
+    ),
+    (
+        "binance-connector",
+        r"Found error\. status:|binance\.error\.|^\(\d{3}, (?:-?\d+|None), |raw response from server",
+    ),
+    (
+        "binance-sdk",
+        r"binance_common|(?:BadRequest|Unauthorized|Forbidden|NotFound|RateLimitBan|TooManyRequests)Error",
+    ),
     ("ccxt", r"ccxt\.|\b[A-Z][A-Za-z]+: binance(?:us|usdm|coinm)? "),
     ("node-binance-api", r"Error: \{\"code\"|body: '\{"),
     ("binance-api-node", r"Error: [^\n]+\n\s+code: -\d"),

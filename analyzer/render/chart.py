@@ -28,9 +28,13 @@ def render_chart(timeline: Timeline, *, width: int, color: bool) -> str:
     if not categories:
         return ""
     multi_day = timeline.starts[-1].date() != timeline.starts[0].date()
-    fmt = "%m-%d %H:%M" if multi_day else "%H:%M"
+    daily = timeline.bucket.endswith("d")
+    fmt = "%m-%d" if daily else "%m-%d %H:%M" if multi_day else "%H:%M"
     xs = list(range(1, len(timeline.starts) + 1))
-    step = max(1, -(-len(xs) // _MAX_TICKS))
+    # Labels must never touch: plotext places colliding labels unpredictably.
+    label_len = len(timeline.starts[0].strftime(fmt))
+    max_ticks = max(2, min(_MAX_TICKS, (min(width, 160) - 10) // (2 * label_len + 2)))
+    step = max(1, -(-len(xs) // max_ticks))
     ticks = xs[::step]
     labels = [timeline.starts[i - 1].strftime(fmt) for i in ticks]
     totals = [sum(timeline.series[c][i] for c in categories) for i in range(len(xs))]
