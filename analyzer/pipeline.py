@@ -54,5 +54,7 @@ def analyze(paths: list[str], options: Options) -> Report:
             offsets.with_columns(symbol=pl.lit(None, pl.String)),
             Options(since=options.since, until=options.until),
         ).drop("symbol")
-    findings = run_detectors(events, DetectContext.from_events(events, offsets))
+    findings = run_detectors(
+        events, DetectContext.from_events(events, offsets, coverage.first_ts, coverage.last_ts)
+    )
     return build_report(events, coverage, findings, redacted=options.redact)

@@ -80,6 +80,8 @@ class Report:
     clients: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     redacted: bool = True
+    log_first: datetime | None = None  # the log's own time span (all lines, not just events)
+    log_last: datetime | None = None
 
 
 def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> str:
@@ -125,6 +127,8 @@ def build_report(
         if redacted
         else tuple(coverage.warnings),
         redacted=redacted,
+        log_first=_utc(coverage.first_ts),
+        log_last=_utc(coverage.last_ts),
     )
 
 

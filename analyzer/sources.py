@@ -11,6 +11,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from queue import Queue
 from threading import Thread
@@ -42,6 +43,15 @@ class Coverage:
     skipped_lines: int = 0  # lines dropped or cut: over --max-line-bytes, unreadable tails
     repaired_lines: int = 0  # lines with invalid UTF-8, decoded lossily (events kept)
     warnings: list[str] = field(default_factory=list)
+    first_ts: datetime | None = None  # earliest time on any line read (sampled per batch)
+    last_ts: datetime | None = None  # latest time on any line read (sampled per batch)
+
+    def saw_times(self, first: datetime | None, last: datetime | None) -> None:
+        """Widen the log's time span with a batch's earliest and latest line times."""
+        if first is not None:
+            self.first_ts = first if self.first_ts is None else min(self.first_ts, first)
+        if last is not None:
+            self.last_ts = last if self.last_ts is None else max(self.last_ts, last)
 
     def warn(self, message: str) -> None:
         """Record a non-fatal problem; the CLI prints these on stderr and the report counts them."""

@@ -43,6 +43,7 @@ def test_auth_still_failing_after_the_key_worked() -> None:
         "status": "failing",
         "cannot_trade_since": "2024-03-18T02:10:00Z",
         "worked_before": True,
+        "log_quiet_before_s": 0,
         "worked_again_at": None,
         "by_reason": {"auth_key_ip_permissions": 2},
     }
@@ -304,3 +305,28 @@ def test_unknown_codes_are_counted_and_never_dropped() -> None:
     }
     assert f.codes == (-1999, -1199, 499)
     assert [e.line for e in f.evidence] == [1, 2, 3]
+
+
+def test_auth_after_a_quiet_stretch_of_log_says_something_changed() -> None:
+    from datetime import UTC, datetime
+
+    from analyzer.detectors import DetectContext
+    from analyzer.detectors.auth import Auth
+
+    events = make_events(
+        [
+            {
+                "ts": "2024-09-12 08:07:00",
+                "code": -2015,
+                "reason": "auth_key_ip_permissions",
+                "category": "order",
+                "severity": "critical",
+            },
+        ]
+    )
+    ctx = DetectContext(log_start=datetime(2024, 9, 12, 7, 55, tzinfo=UTC))
+    (f,) = Auth().detect(events, ctx)
+    assert f.details["log_quiet_before_s"] == 720
+    assert "The log runs for 12m before the first failure" in f.fix
+    (g,) = Auth().detect(events, DetectContext())
+    assert "The log runs for" not in g.fix

@@ -10,6 +10,7 @@ from analyzer.detectors.base import (
     DetectContext,
     Finding,
     codes_of,
+    duration_text,
     evidence_of,
     iso,
     ordered,
@@ -66,6 +67,12 @@ CHANGED_ADVICE = (
     "The key worked earlier in this log, so something changed: the machine's IP, the key's "
     "permissions, or the key itself was deleted."
 )
+QUIET_BEFORE_S = 120
+QUIET_ADVICE = (
+    "The log runs for {duration} before the first failure, all without authentication errors: "
+    "the key most likely worked until then, so look for what changed at that moment (the "
+    "machine's public IP, the key's permissions, or the key was deleted)."
+)
 # Events that only a request which passed authentication can produce.
 PROOF_CATEGORIES = (Category.ORDER.value, Category.FILTER.value)
 
@@ -97,6 +104,13 @@ class Auth:
             & pl.col("ts").is_not_null()
         ).get_column("ts")
         worked_before = first is not None and bool((proof < first).any())
+        # A log that runs on for a while before the first failure: the key was in use then.
+        quiet_s = (
+            int((first - ctx.log_start).total_seconds())
+            if first is not None and ctx.log_start is not None
+            else 0
+        )
+        quiet_before = quiet_s >= QUIET_BEFORE_S
         after = proof.filter(proof > last).min() if last is not None else None
         between = last is not None and bool(((proof > first) & (proof < last)).any())
         recovered_at = utc(after)
@@ -106,6 +120,7 @@ class Auth:
             "status": status,
             "cannot_trade_since": iso(first),
             "worked_before": worked_before,
+            "log_quiet_before_s": quiet_s,
             "worked_again_at": iso(recovered_at),
             "by_reason": by_reason,
         }
@@ -113,6 +128,8 @@ class Auth:
         lines = [CAUSES[r] for r in by_reason if r in CAUSES]
         if worked_before:
             lines.append(CHANGED_ADVICE)
+        elif quiet_before:
+            lines.append(QUIET_ADVICE.format(duration=duration_text(quiet_s)))
         return [
             Finding(
                 kind=self.name,

@@ -88,15 +88,23 @@ class DetectContext:
 
     clients: tuple[str, ...] = ()  # clients seen in the log, most frequent first
     time_offsets: pl.DataFrame = field(default_factory=empty_time_offsets)
+    log_start: datetime | None = None  # the earliest time on any line of the log
+    log_end: datetime | None = None  # the latest time on any line of the log
 
     @classmethod
     def from_events(
-        cls, events: pl.DataFrame, time_offsets: pl.DataFrame | None = None
+        cls,
+        events: pl.DataFrame,
+        time_offsets: pl.DataFrame | None = None,
+        log_start: datetime | None = None,
+        log_end: datetime | None = None,
     ) -> DetectContext:
         """A context whose clients are counted from the events themselves."""
         return cls(
             clients=tuple(value_counts(events, "client")),
             time_offsets=empty_time_offsets() if time_offsets is None else time_offsets,
+            log_start=utc(log_start),
+            log_end=utc(log_end),
         )
 
 

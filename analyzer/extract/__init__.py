@@ -112,6 +112,7 @@ def _extract(
     pending_rows = 0
     tail = pl.DataFrame(schema=_LINES_SCHEMA)
     for batch in _line_batches(sources, coverage, options.max_line_bytes, chunk_bytes):
+        _sample_times(batch, coverage, options)
         frame = pl.concat([tail, batch], how="vertical") if tail.height else batch
         complete, tail_marked = split_tail(mark_records(frame))
         tail = tail_marked.select(*_LINES_SCHEMA)
@@ -130,6 +131,22 @@ def _extract(
     if not frames:
         return empty_events(EXTRACTED_SCHEMA)
     return _drop_echoes(pl.concat(frames, how="vertical"))
+
+
+SPAN_SAMPLE_LINES = 200
+
+
+def _sample_times(batch: pl.DataFrame, coverage: Coverage, options: ExtractOptions) -> None:
+    """The log's time span, from the first and last lines of each batch (not every line:
+    parsing a time is the costly part, and log lines are in time order)."""
+    sample = pl.concat([batch.head(SPAN_SAMPLE_LINES), batch.tail(SPAN_SAMPLE_LINES)])
+    ts = sample.select(
+        ts=pl.coalesce(
+            parse_ts(pl.col("docker_time"), options.tz), parse_ts(pl.col("text"), options.tz)
+        )
+    )["ts"].drop_nulls()
+    if ts.len():
+        coverage.saw_times(ts.min(), ts.max())  # type: ignore[arg-type]
 
 
 def _line_batches(

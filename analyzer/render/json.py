@@ -53,6 +53,8 @@ def report_dict(report: Report) -> dict[str, object]:
         },
         "first_seen": iso(report.first_seen),
         "last_seen": iso(report.last_seen),
+        "log_first": iso(report.log_first),
+        "log_last": iso(report.log_last),
         "clients": list(report.clients),
         "codes": [code_dict(row) for row in report.codes],
         "findings": [f.to_dict() for f in report.findings],
