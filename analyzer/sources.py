@@ -297,8 +297,16 @@ def _skip_to_newline(stream: BinaryIO, coverage: Coverage, name: str) -> bytes:
 def _read_lines(data: bytes) -> pl.Series:
     """pl.read_lines without its guess that bytes starting like gzip, zlib or zstd are compressed:
     a chunk whose first line begins "x^" or "x\\x9c" (zlib's magic) would be "decompressed" —
-    an error, or lines silently gone. A newline in front defeats the guess; its line is dropped."""
+    an error, or lines silently gone. A newline in front defeats the guess; its line is dropped.
+    (Only done when the first bytes could be taken for such a header: it copies the chunk.)"""
+    if data[:1] not in _COMPRESSED_FIRST_BYTES:
+        return pl.read_lines(data)["line"]
     return pl.read_lines(b"\n" + data)["line"].slice(1)
+
+
+# First bytes of the headers polars' readers sniff for: gzip 1f, zlib 78, zstd 28, bzip2 42,
+# xz fd, lz4 04 (a superset is harmless: those chunks just take the slower, copying path).
+_COMPRESSED_FIRST_BYTES = frozenset(bytes([b]) for b in (0x1F, 0x78, 0x28, 0x42, 0xFD, 0x04))
 
 
 def to_lines(data: bytes, coverage: Coverage, max_line_bytes: int) -> pl.Series:

@@ -111,8 +111,11 @@ def _extract(
     pending: list[pl.DataFrame] = []  # candidate records waiting for a batch
     pending_rows = 0
     tail = pl.DataFrame(schema=_LINES_SCHEMA)
+    samples: list[tuple[str, str | None]] = []  # first and last lines of each batch: log span
     for batch in _line_batches(sources, coverage, options.max_line_bytes, chunk_bytes):
-        _sample_times(batch, coverage, options)
+        # Copied out as Python strings: a slice of the batch would keep all of it in memory.
+        for part in (batch.head(SPAN_SAMPLE_LINES), batch.tail(SPAN_SAMPLE_LINES)):
+            samples.extend(part.select("text", "docker_time").iter_rows())
         frame = pl.concat([tail, batch], how="vertical") if tail.height else batch
         complete, tail_marked = split_tail(mark_records(frame))
         tail = tail_marked.select(*_LINES_SCHEMA)
@@ -127,6 +130,11 @@ def _extract(
         pending.append(candidate_records(mark_records(tail)))
     if pending:
         frames.append(_events_of(pl.concat(pending), names, options, sink))
+    if samples:
+        sample = pl.DataFrame(
+            samples, schema={"text": pl.String, "docker_time": pl.String}, orient="row"
+        )
+        _sample_times(sample, coverage, options)
     frames = [f for f in frames if f.height]
     if not frames:
         return empty_events(EXTRACTED_SCHEMA)
@@ -136,10 +144,9 @@ def _extract(
 SPAN_SAMPLE_LINES = 200
 
 
-def _sample_times(batch: pl.DataFrame, coverage: Coverage, options: ExtractOptions) -> None:
+def _sample_times(sample: pl.DataFrame, coverage: Coverage, options: ExtractOptions) -> None:
     """The log's time span, from the first and last lines of each batch (not every line:
     parsing a time is the costly part, and log lines are in time order)."""
-    sample = pl.concat([batch.head(SPAN_SAMPLE_LINES), batch.tail(SPAN_SAMPLE_LINES)])
     ts = sample.select(
         ts=pl.coalesce(
             parse_ts(pl.col("docker_time"), options.tz), parse_ts(pl.col("text"), options.tz)
@@ -199,7 +206,8 @@ def _lines_frame(
     max_line_bytes: int,
 ) -> pl.DataFrame:
     """One frame of the pending chunks (each ending in a newline), from one or many sources."""
-    lines = to_lines(b"".join(chunk for _, chunk in pending), coverage, max_line_bytes)
+    data = pending[0][1] if len(pending) == 1 else b"".join(chunk for _, chunk in pending)
+    lines = to_lines(data, coverage, max_line_bytes)
     coverage.lines += lines.len()
     counts = [chunk.count(b"\n") for _, chunk in pending]
     spans = pl.DataFrame(

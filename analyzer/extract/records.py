@@ -105,11 +105,17 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
         .agg(
             *carried,
             line=pl.col("line").first(),
-            head=pl.col("text").first(),
             text=pl.col("text")
             .head(_HALF)
             .append(pl.col("text").slice(_HALF).tail(_HALF))
             .str.join("\n"),
             docker_time=pl.col("docker_time").first(),
         )
+        # New strings, not views into the batch: a view (`first()`) would keep the whole batch's
+        # text alive for as long as the record waits for extraction.
+        .with_columns(
+            head=pl.col("text").str.extract(r"^([^\n]*)", 1),
+            docker_time=pl.col("docker_time") + pl.lit(""),
+        )
+        .select(*(["rid", "src"] if carried else ["rid"]), "line", "head", "text", "docker_time")
     )

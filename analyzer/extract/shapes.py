@@ -124,7 +124,7 @@ PREFILTER = (
     r"|Market is closed|Unknown order|would immediately|would trigger|Duplicate order"
     r"|not supported|restricted location|Order does not exist|', \{|\", \{"
     r"|Time offset to |system time deviates|Signature for this request|API-key|Timestamp for this"
-    r"|recvWindow|listenKey|request weight|Too many|IP banned|Invalid symbol|Illegal characters"
+    r"|must be less than|listenKey does not|request weight|Too many|IP banned|Invalid symbol|Illegal characters"
     r"|Precision is over|too much precision|Price \* QTY|message bus|backend server"
     r"|overloaded|no longer available|has been archived|cancel restrictions|permitted for this"
     r"|restricted for this|may not place|not correct"
