@@ -15,12 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from queue import Queue
 from threading import Thread
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import polars as pl
 
 from analyzer.errors import InputError
 
+T = TypeVar("T")
 CHUNK_BYTES = 16 << 20
 DEFAULT_MAX_LINE_BYTES = 64 << 10
 STDIN = "-"
@@ -251,8 +252,9 @@ def _read_block(stream: BinaryIO, size: int) -> tuple[bytes, str | None]:
     return stream.read(size), None
 
 
-def prefetch(chunks: Iterator[bytes], depth: int = 1) -> Iterator[bytes]:
-    """Read (and decompress) the next chunk in a background thread while this one is analysed.
+def prefetch(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Produce the next item (read, decompress, split into lines) in a background thread while
+    this one is analysed.
 
     At most `depth` chunks wait in the queue, so memory stays bounded. polars releases the GIL
     while it works, so reading and analysing overlap on two cores.

@@ -170,19 +170,26 @@ def _line_batches(
             ):
                 yield index, chunk
 
-    pending: list[tuple[int, bytes]] = []
-    size = 0
-    numbering = _LineNumbers()
-    for index, chunk in prefetch(chunks()):  # type: ignore[arg-type]
-        # End every chunk's last line, so that two files' lines never merge: a chunk then holds
-        # exactly as many lines as newlines (pl.read_lines splits on "\n" only).
-        pending.append((index, chunk if chunk.endswith(b"\n") else chunk + b"\n"))
-        size += len(chunk)
-        if size >= chunk_bytes:
+    def frames() -> Iterator[pl.DataFrame]:
+        pending: list[tuple[int, bytes]] = []
+        size = 0
+        numbering = _LineNumbers()
+        for index, chunk in chunks():
+            # End every chunk's last line, so that two files' lines never merge: a chunk then
+            # holds exactly as many lines as newlines (pl.read_lines splits on "\n" only).
+            pending.append((index, chunk if chunk.endswith(b"\n") else chunk + b"\n"))
+            size += len(chunk)
+            # A big file's chunk (cut at a newline, so a little under chunk_bytes) goes alone:
+            # joining it with the next would copy both.
+            if size >= chunk_bytes // 2:
+                yield _lines_frame(pending, numbering, coverage, max_line_bytes)
+                pending, size = [], 0
+        if pending:
             yield _lines_frame(pending, numbering, coverage, max_line_bytes)
-            pending, size = [], 0
-    if pending:
-        yield _lines_frame(pending, numbering, coverage, max_line_bytes)
+
+    # Reading, decompressing and splitting into lines happen in a background thread, while
+    # this one marks records and extracts events (polars releases the GIL: two cores busy).
+    yield from prefetch(frames())
 
 
 class _LineNumbers:

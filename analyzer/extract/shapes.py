@@ -193,8 +193,7 @@ CLIENT_PATTERNS: tuple[tuple[str, str], ...] = (
 # request (same file, same code and msg, ≤ ECHO_SECONDS apart, or ≤ ECHO_LINES lines apart
 # when a time is missing): not a new event.
 #   freqtrade.worker:   "Error: <error>, retrying in 30 seconds..."
-#   freqtrade bot:      "Unable to create trade for <pair>: <error>"
 #   binance-connector:  "Found error. …" right after the library's "raw response from server:"
-ECHO_PATTERN = r"retrying in \d+ seconds|Unable to create trade for|Found error\. status:"
+ECHO_PATTERN = r"retrying in \d+ seconds|Found error\. status:"
 ECHO_SECONDS = 2
 ECHO_LINES = 3
