@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import traceback
+from collections.abc import Callable
 
 import click
 
@@ -65,6 +66,40 @@ def _options(
     )
 
 
+def input_options(command: Callable[..., object]) -> Callable[..., object]:
+    """The options `report` and `check` share: where to write, and which events to keep."""
+    for option in reversed(
+        [
+            click.option(
+                "-o", "--output", metavar="FILE", help="Write here (atomically) instead of stdout."
+            ),
+            click.option(
+                "--tz",
+                default="UTC",
+                show_default=True,
+                help="Zone of timestamps written without one.",
+            ),
+            click.option(
+                "--since",
+                metavar="WHEN",
+                help="Only events at/after: ISO time or 90m, 24h, 7d ago.",
+            ),
+            click.option(
+                "--until", metavar="WHEN", help="Only events before: ISO time or 90m, 24h, 7d ago."
+            ),
+            click.option(
+                "--symbol",
+                "symbols",
+                multiple=True,
+                metavar="SYM",
+                help="Only this symbol (repeatable).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="bnlog")
 @click.option("--debug", is_flag=True, help="Show a traceback for errors.")
@@ -86,7 +121,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     show_default=True,
     help="Output format.",
 )
-@click.option("-o", "--output", metavar="FILE", help="Write here (atomically) instead of stdout.")
 @click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
@@ -98,14 +132,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--width", type=click.IntRange(40, 400), help="Wrap at this width (default: terminal)."
 )
-@click.option(
-    "--tz", default="UTC", show_default=True, help="Zone of timestamps written without one."
-)
-@click.option("--since", metavar="WHEN", help="Only events at/after: ISO time or 90m, 24h, 7d ago.")
-@click.option("--until", metavar="WHEN", help="Only events before: ISO time or 90m, 24h, 7d ago.")
-@click.option(
-    "--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol (repeatable)."
-)
+@input_options
 @click.option(
     "--code",
     "codes",
@@ -169,15 +196,7 @@ def report(
     show_default=True,
     help="text summary, GitHub annotations, JUnit XML or JSON.",
 )
-@click.option("-o", "--output", metavar="FILE", help="Write here (atomically) instead of stdout.")
-@click.option(
-    "--tz", default="UTC", show_default=True, help="Zone of timestamps written without one."
-)
-@click.option("--since", metavar="WHEN", help="Only events at/after: ISO time or 90m, 24h, 7d ago.")
-@click.option("--until", metavar="WHEN", help="Only events before: ISO time or 90m, 24h, 7d ago.")
-@click.option(
-    "--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol (repeatable)."
-)
+@input_options
 @click.option(
     "--code",
     "codes",
