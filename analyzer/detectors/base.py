@@ -138,6 +138,16 @@ def evidence_of(events: pl.DataFrame) -> tuple[Evidence, ...]:
     return tuple(Evidence(path=p or "", line=n or 0, text=t or "") for p, n, t in rows)
 
 
+def about(events: pl.DataFrame) -> dict[str, object]:
+    """The Finding fields that follow from its events alone: count, symbols, codes, evidence."""
+    return {
+        "count": events.height,
+        "symbols": symbols_of(events),
+        "codes": codes_of(events),
+        "evidence": evidence_of(events),
+    }
+
+
 def time_span(events: pl.DataFrame) -> tuple[datetime | None, datetime | None]:
     """First and last timestamp among the events (None when none is timed)."""
     if events.is_empty():

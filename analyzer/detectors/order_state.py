@@ -7,11 +7,10 @@ import polars as pl
 from analyzer.detectors.base import (
     DetectContext,
     Finding,
+    about,
     codes_of,
-    evidence_of,
     iso,
     plural,
-    symbols_of,
     time_span,
     utc,
     value_counts,
@@ -85,14 +84,14 @@ class OrderState:
             "share_of_events": round(share, 3),
         }
         codes = "/".join(str(c) for c in codes_of(hits))
-        about = f"{plural(hits.height, 'request')} for orders that do not exist ({codes})"
+        asked = f"{plural(hits.height, 'request')} for orders that do not exist ({codes})"
         if storm:
             title = (
-                f"Order-state storm: {about}{when(first, last)}, up to {peak_count} in one hour: "
+                f"Order-state storm: {asked}{when(first, last)}, up to {peak_count} in one hour: "
                 "the bot tracks stale order ids"
             )
         else:
-            title = f"{about}{when(first, last)}: a normal race with fills"
+            title = f"{asked}{when(first, last)}: a normal race with fills"
         lines = [STORM_ADVICE, RACE_ADVICE] if storm else [RACE_ADVICE]
         if "order_archived" in by_reason:
             lines.append(ARCHIVED_ADVICE)
@@ -101,12 +100,9 @@ class OrderState:
                 kind=self.name,
                 severity=severity,
                 title=title,
-                count=hits.height,
                 first_seen=first,
                 last_seen=last,
-                symbols=symbols_of(hits),
-                codes=codes_of(hits),
-                evidence=evidence_of(hits),
+                **about(hits),  # type: ignore[arg-type]
                 fix="\n".join(lines),
                 details=details,
                 impact=float(hits.height),

@@ -7,12 +7,10 @@ import polars as pl
 from analyzer.detectors.base import (
     DetectContext,
     Finding,
-    codes_of,
-    evidence_of,
+    about,
     listing,
     ordered,
     plural,
-    symbols_of,
     time_span,
     when,
 )
@@ -81,12 +79,9 @@ class UnknownCode:
                 kind=self.name,
                 severity=Severity.WARNING,
                 title=title,
-                count=hits.height,
                 first_seen=first,
                 last_seen=last,
-                symbols=symbols_of(hits),
-                codes=codes_of(hits),
-                evidence=evidence_of(hits),
+                **about(hits),  # type: ignore[arg-type]
                 fix=ADVICE,
                 details={"shapes": shapes.height, "top_shapes": listed},
                 impact=float(hits.height),
