@@ -50,6 +50,7 @@ def _options(
     codes: tuple[str, ...],
     max_line_bytes: int,
     redact: bool,
+    state: str | None = None,
 ) -> Options:
     """Options from the command line, every value checked (UsageError names the flag)."""
     base = Options()
@@ -63,6 +64,7 @@ def _options(
         symbols=tuple(sorted({normalise_symbol(s) for s in symbols})),
         codes=tuple(sorted({_parse_code(c) for c in codes})),
         now=base.now,
+        state=state,
     )
 
 
@@ -93,6 +95,11 @@ def input_options(command: Callable[..., object]) -> Callable[..., object]:
                 multiple=True,
                 metavar="SYM",
                 help="Only this symbol (repeatable).",
+            ),
+            click.option(
+                "--state",
+                metavar="FILE",
+                help="Read only what is new since the run that last used this state file.",
             ),
         ]
     ):
@@ -166,16 +173,19 @@ def report(
     codes: tuple[str, ...],
     max_line_bytes: int,
     no_redact: bool,
+    state: str | None,
 ) -> None:
     """Analyse log files, directories, globs or '-' (stdin) and print a diagnosis."""
-    from analyzer import analyze
+    from analyzer.pipeline import run
 
-    options = _options(tz, since, until, symbols, codes, max_line_bytes, not no_redact)
-    result = analyze(list(paths), options)
+    options = _options(tz, since, until, symbols, codes, max_line_bytes, not no_redact, state)
+    result, checkpoint = run(list(paths), options)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)  # already redacted in the report
     text = renderers()[fmt](result, _style(color, not no_chart, width, output not in (None, "-")))
     write_output(text, output, list(paths))
+    if checkpoint is not None:
+        checkpoint.save()
 
 
 @cli.command()
@@ -214,16 +224,20 @@ def check(
     until: str | None,
     symbols: tuple[str, ...],
     codes: tuple[str, ...],
+    state: str | None,
 ) -> int:
     """Exit 1 when the logs hold findings at --fail-on or worse (or any --code event): for CI."""
-    from analyzer import analyze
     from analyzer.check import check as run_check
+    from analyzer.pipeline import run
 
-    options = _options(tz, since, until, symbols, codes, 64 * 1024, True)
-    result = run_check(analyze(list(paths), options), Severity(fail_on), options.codes)
+    options = _options(tz, since, until, symbols, codes, 64 * 1024, True, state)
+    report, checkpoint = run(list(paths), options)
+    result = run_check(report, Severity(fail_on), options.codes)
     for warning in result.report.warnings:
         click.echo(f"warning: {warning}", err=True)
     write_output(CHECK_FORMATS[fmt](result), output, list(paths))
+    if checkpoint is not None:
+        checkpoint.save()
     return ExitCode.FINDINGS if result.failed else ExitCode.OK
 
 

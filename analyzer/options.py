@@ -26,6 +26,7 @@ class Options:
     symbols: tuple[str, ...] = ()  # keep events of these symbols (normalised: BTCUSD)
     codes: tuple[int, ...] = ()  # keep events with these codes or HTTP statuses
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    state: str | None = None  # --state FILE: read only what is new since the last run
 
 
 def check_zone(name: str) -> str:

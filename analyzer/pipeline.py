@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
+from analyzer import state
 from analyzer.detectors import DetectContext, run_detectors
 from analyzer.extract import Extracted, ExtractOptions, extract_events
 from analyzer.options import Options
 from analyzer.reference import classify
 from analyzer.report import Report, build_report
-from analyzer.sources import Coverage, expand
+from analyzer.sources import Coverage, Source, expand
 
 
 def classified_events(paths: list[str], options: Options) -> tuple[pl.DataFrame, Coverage]:
     """Every event of the paths, classified, then filtered by the options."""
-    extracted, coverage = _extract(paths, options)
+    extracted, coverage, _ = _extract(paths, options)
     return apply_filters(classify(extracted.events), options), coverage
 
 
-def _extract(paths: list[str], options: Options) -> tuple[Extracted, Coverage]:
+@dataclass(frozen=True)
+class Checkpoint:
+    """What an incremental run (--state) saves once its output is safely written."""
+
+    state_path: str
+    sources: list[Source]
+    coverage: Coverage
+    inputs: list[str]
+
+    def save(self) -> None:
+        """Record where this run stopped in every file."""
+        state.save(self.state_path, self.sources, self.coverage, self.inputs)
+
+
+def _extract(paths: list[str], options: Options) -> tuple[Extracted, Coverage, Checkpoint | None]:
     coverage = Coverage()
     sources = expand(paths, coverage)
+    checkpoint = None
+    if options.state:
+        sources = state.resume(sources, state.load(options.state))
+        coverage.resumed = sum(1 for s in sources if s.start)
+        checkpoint = Checkpoint(options.state, sources, coverage, list(paths))
     extract_options = ExtractOptions(
         tz=options.tz, max_line_bytes=options.max_line_bytes, redact=options.redact
     )
-    return extract_events(sources, coverage, extract_options), coverage
+    return extract_events(sources, coverage, extract_options), coverage, checkpoint
 
 
 def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
@@ -46,7 +68,12 @@ def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
 
 def analyze(paths: list[str], options: Options) -> Report:
     """The whole analysis: the Report the CLI renders and the tests compare."""
-    extracted, coverage = _extract(paths, options)
+    return run(paths, options)[0]
+
+
+def run(paths: list[str], options: Options) -> tuple[Report, Checkpoint | None]:
+    """The analysis, and (with --state) the checkpoint to save after the output is written."""
+    extracted, coverage, checkpoint = _extract(paths, options)
     events = apply_filters(classify(extracted.events), options)
     offsets = extracted.time_offsets
     if options.since is not None or options.until is not None:
@@ -57,4 +84,4 @@ def analyze(paths: list[str], options: Options) -> Report:
     findings = run_detectors(
         events, DetectContext.from_events(events, offsets, coverage.first_ts, coverage.last_ts)
     )
-    return build_report(events, coverage, findings, redacted=options.redact)
+    return build_report(events, coverage, findings, redacted=options.redact), checkpoint

@@ -37,6 +37,7 @@ class Totals:
     events: int
     skipped_lines: int
     repaired_lines: int = 0
+    resumed_files: int = 0  # --state: files read only from where the last run stopped
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def build_report(
             events=events.height,
             skipped_lines=coverage.skipped_lines,
             repaired_lines=coverage.repaired_lines,
+            resumed_files=coverage.resumed,
         ),
         verdict=verdict_of(findings),
         findings=tuple(findings),

@@ -44,6 +44,8 @@ class Coverage:
     skipped_lines: int = 0  # lines dropped or cut: over --max-line-bytes, unreadable tails
     repaired_lines: int = 0  # lines with invalid UTF-8, decoded lossily (events kept)
     warnings: list[str] = field(default_factory=list)
+    resumed: int = 0  # files continued from where an earlier run (--state) stopped
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name: (bytes, lines) read
     first_ts: datetime | None = None  # earliest time on any line read (sampled per batch)
     last_ts: datetime | None = None  # latest time on any line read (sampled per batch)
 
@@ -77,6 +79,9 @@ class Source:
     """One input to read: a path on disk, or stdin."""
 
     name: str  # as shown in evidence lines
+    start: int = 0  # bytes of the (decompressed) stream already analysed by an earlier run
+    first_line: int = 1  # the number of the first line read (after `start`)
+    hold_partial: bool = False  # leave an unfinished last line for the next run (--state)
 
     def open(self) -> BinaryIO:
         """Open for binary reading, transparently decompressing by magic bytes."""
@@ -196,8 +201,16 @@ def read_chunks(
         return
     coverage.files += 1
     carry = bytearray()  # the unfinished last line (appended to in place: no quadratic copies)
-    first = True
+    first = source.start == 0
     broken = False
+    bom = False
+    read_before = coverage.bytes
+    lines = 0
+    if source.start and not _skip(stream, source.start):
+        coverage.warn(f"{source.name}: shorter than at the last run; read from the start")
+        stream.close()
+        stream = source.open()
+        first, source = True, Source(source.name, hold_partial=source.hold_partial)
     try:
         while True:
             # The first read takes at least 3 bytes, so that a BOM is seen whole.
@@ -212,11 +225,18 @@ def read_chunks(
             if first:
                 first = False
                 if block.startswith(b"\xef\xbb\xbf"):
-                    block = block[3:]
+                    block, bom = block[3:], True
             coverage.bytes += len(block)
             if not block:
-                if carry:
+                if carry and not source.hold_partial:
                     yield bytes(carry)
+                    lines += 1
+                    carry = bytearray()
+                read = coverage.bytes - read_before + (3 if bom else 0)
+                coverage.positions[source.name] = (
+                    source.start + read - len(carry),
+                    source.first_line - 1 + lines,
+                )
                 return
             cut = block.rfind(b"\n")
             if cut < 0:
@@ -224,13 +244,36 @@ def read_chunks(
                 if len(carry) > limit:
                     # One line longer than the limit: emit its head, drop the rest of it.
                     yield bytes(carry[:limit]) + b"\n"
+                    lines += 1
                     carry = bytearray(_skip_to_newline(stream, coverage, source.name))
                 continue
-            yield bytes(carry) + block[: cut + 1]
+            piece = bytes(carry) + block[: cut + 1]
+            lines += piece.count(b"\n")
+            yield piece
             carry = bytearray(block[cut + 1 :])
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _skip(stream: BinaryIO, count: int) -> bool:
+    """Move past the first `count` bytes of the stream; False if it is shorter than that."""
+    if not isinstance(stream, gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile):
+        try:
+            return stream.seek(count) == count and stream.read(0) == b"" and _size(stream) >= count
+        except OSError:
+            return False
+    left = count
+    while left:
+        block, problem = _read_block(stream, min(left, CHUNK_BYTES))
+        if problem or not block:
+            return False
+        left -= len(block)
+    return True
+
+
+def _size(stream: BinaryIO) -> int:
+    return os.fstat(stream.fileno()).st_size
 
 
 def _read_block(stream: BinaryIO, size: int) -> tuple[bytes, str | None]:

@@ -173,7 +173,7 @@ def _line_batches(
     def frames() -> Iterator[pl.DataFrame]:
         pending: list[tuple[int, bytes]] = []
         size = 0
-        numbering = _LineNumbers()
+        numbering = _LineNumbers([source.first_line for source in sources])
         for index, chunk in chunks():
             # End every chunk's last line, so that two files' lines never merge: a chunk then
             # holds exactly as many lines as newlines (pl.read_lines splits on "\n" only).
@@ -193,15 +193,17 @@ def _line_batches(
 
 
 class _LineNumbers:
-    """Line numbers per source: a file starts at 1, its next chunk continues where it ended."""
+    """Line numbers per source: a file starts at its first line (1, or where an earlier run
+    stopped), and its next chunk continues where it ended."""
 
-    def __init__(self) -> None:
+    def __init__(self, starts: list[int]) -> None:
+        self.starts = starts
         self.src, self.next = -1, 1
 
     def first(self, src: int, n: int) -> int:
         """The number of the first of the next `n` lines of source `src`."""
         if src != self.src:
-            self.src, self.next = src, 1
+            self.src, self.next = src, self.starts[src]
         first, self.next = self.next, self.next + n
         return first
 

@@ -50,6 +50,7 @@ def report_dict(report: Report) -> dict[str, object]:
             "events": t.events,
             "skipped_lines": t.skipped_lines,
             "repaired_lines": t.repaired_lines,
+            "resumed_files": t.resumed_files,
         },
         "first_seen": iso(report.first_seen),
         "last_seen": iso(report.last_seen),

@@ -96,6 +96,11 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
         f"{plural(t.events, 'event')} · {t.skipped_lines} skipped or cut · "
         f"{t.repaired_lines} with invalid UTF-8 repaired"
     )
+    if t.resumed_files:
+        out.append(
+            f"- incremental: {plural(t.resumed_files, 'file')} read only from where the last "
+            "run stopped (--state)"
+        )
     if report.log_first and report.log_last:
         out.append(f"- log spans {iso(report.log_first)} → {iso(report.log_last)}")
     for warning in report.warnings:
