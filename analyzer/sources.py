@@ -12,7 +12,6 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from queue import Queue
 from threading import Thread
 from typing import BinaryIO, TypeVar
@@ -374,8 +373,3 @@ def to_lines(data: bytes, coverage: Coverage, max_line_bytes: int) -> pl.Series:
             .alias("line")
         ).to_series()
     return lines
-
-
-def describe(path: str) -> str:
-    """The name shown for a path in evidence lines (kept as the user typed it)."""
-    return path if path == STDIN else str(Path(path))
