@@ -33,6 +33,14 @@ class Category(StrEnum):
     UNKNOWN = "unknown"  # anything else that looks like a Binance error
 
 
+class EventKind(StrEnum):
+    """What an event is: a Binance API error, or another error kept visible beside them."""
+
+    API = "api"  # a failed Binance API request: a Binance code or an HTTP status from Binance
+    TRANSPORT = "transport"  # timeout, reset, DNS: no response, so neither code nor status
+    UNRECOGNISED = "unrecognised"  # an error line naming Binance that no shape understood
+
+
 # Columns produced by extraction (analyzer.extract), in order.
 EXTRACTED_SCHEMA: dict[str, pl.DataType] = {
     "ts": pl.Datetime("us", "UTC"),  # UTC; null when the event's lines carry no time
@@ -45,6 +53,7 @@ EXTRACTED_SCHEMA: dict[str, pl.DataType] = {
     "endpoint": pl.String(),  # /api/v3/order …
     "client": pl.String(),  # library or bot that wrote the line: ccxt, python-binance, …
     "shape": pl.String(),  # which extraction rule produced the event
+    "kind": pl.String(),  # an EventKind value: only "api" events are Binance API errors
     "retry_after": pl.Int64(),  # Retry-After header, seconds
     "used_weight": pl.Int64(),  # X-MBX-USED-WEIGHT-* value when captured
     "ban_until": pl.Int64(),  # epoch ms from "IP banned until N"
@@ -66,3 +75,9 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {**EXTRACTED_SCHEMA, **CLASSIFIED_SCHEMA}
 def empty_events(schema: dict[str, pl.DataType] = EVENT_SCHEMA) -> pl.DataFrame:
     """An events frame with no rows and exactly the given schema."""
     return pl.DataFrame(schema=schema)
+
+
+def api_events(events: pl.DataFrame) -> pl.DataFrame:
+    """The Binance API error events: a code or an HTTP status from Binance (corpus_policy.md).
+    Transport failures, client-side errors and other hosts' statuses are not among them."""
+    return events.filter(pl.col("kind") == EventKind.API.value)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analyzer.extract import shapes
+from analyzer.extract import patterns
 from analyzer.extract.fields import extract_fields, parse_ts
 from analyzer.extract.records import candidate_records, mark_records, split_tail
+from analyzer.extract.shapes import line_ts_pattern
 from analyzer.redact import redact_series
 from analyzer.schema import EXTRACTED_SCHEMA, empty_events
 from analyzer.sources import (
@@ -46,11 +47,13 @@ class Extracted:
 
 @dataclass(frozen=True)
 class ExtractOptions:
-    """How to read lines: the zone of naive timestamps, the longest line kept whole."""
+    """How to read lines: the zone of naive timestamps, the longest line kept whole, the year
+    of times written without one (syslog; default: this year)."""
 
     tz: str = "UTC"
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     redact: bool = True
+    year: int | None = None
 
 
 def extract_events(
@@ -135,10 +138,7 @@ def _extract(
             samples, schema={"text": pl.String, "docker_time": pl.String}, orient="row"
         )
         _sample_times(sample, coverage, options)
-    frames = [f for f in frames if f.height]
-    if not frames:
-        return empty_events(EXTRACTED_SCHEMA)
-    return _drop_echoes(pl.concat(frames, how="vertical"))
+    return _finish(frames)
 
 
 SPAN_SAMPLE_LINES = 200
@@ -149,7 +149,8 @@ def _sample_times(sample: pl.DataFrame, coverage: Coverage, options: ExtractOpti
     parsing a time is the costly part, and log lines are in time order)."""
     ts = sample.select(
         ts=pl.coalesce(
-            parse_ts(pl.col("docker_time"), options.tz), parse_ts(pl.col("text"), options.tz)
+            parse_ts(pl.col("docker_time"), options.tz, options.year),
+            parse_ts(pl.col("text"), options.tz, options.year),
         )
     )["ts"].drop_nulls()
     if ts.len():
@@ -250,8 +251,7 @@ def extract_text(
         }
     )
     names = pl.Series("path", [printable(path)], pl.String)
-    events = _events_of(candidate_records(mark_records(_unwrap_docker(frame))), names, options)
-    return _drop_echoes(events) if events.height else events
+    return _finish([_events_of(candidate_records(mark_records(_unwrap_docker(frame))), names, options)])
 
 
 def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
@@ -281,38 +281,53 @@ def _events_of(
         found = _time_offsets(records, options)
         if found.height:
             offsets.append(found)
+    # Record ids restart in every chunk; a batch gathers records of many chunks: renumber.
+    records = records.with_columns(rid=pl.int_range(pl.len(), dtype=pl.Int64))
     events = extract_fields(records)
     if events.height == 0:
         return empty_events(EXTRACTED_SCHEMA)
     head_ts = (
         pl.when(pl.col("head").str.starts_with("{"))
-        .then(pl.col("head").str.extract(shapes.JSON_TS_PATTERN, 1))
+        .then(pl.col("head").str.extract(patterns.JSON_TS_PATTERN, 1))
         .otherwise(pl.col("head"))
     )
     events = events.with_columns(
-        ts=pl.coalesce(parse_ts(pl.col("docker_time"), options.tz), parse_ts(head_ts, options.tz)),
-        path=names.gather(events["src"]),
+        ts=pl.coalesce(
+            parse_ts(pl.col("docker_time"), options.tz, options.year),
+            parse_ts(head_ts, options.tz, options.year),
+        ),
+        path=names.gather(events["src"]) if "src" in events.columns else pl.lit(names[0]),
+        # The first error of a record is at the record's line; a second one at its own line.
+        line=pl.when(pl.col("k") == pl.col("k").min().over("rid"))
+        .then(pl.col("line"))
+        .otherwise(pl.col("line") + pl.col("k")),
+        body=pl.col("text").str.replace(line_ts_pattern(), ""),
     )
     events = _with_evidence(events)
     if options.redact:
         events = events.with_columns(
             raw=redact_series(events["raw"]), msg=redact_series(events["msg"])
         )
-    return events.select(*EXTRACTED_SCHEMA.keys(), "echo").cast(
+    return events.select(*EXTRACTED_SCHEMA.keys(), *_MERGE_COLUMNS).cast(
         {name: dtype for name, dtype in EXTRACTED_SCHEMA.items()}
     )
 
 
+# Columns that only the echo merge needs; dropped before events leave extraction.
+_MERGE_COLUMNS = ("line_end", "body", "attempt", "mult")
+
+
 def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFrame:
     """(ts, offset_ms) of the clock offsets the bot logged in these records."""
-    groups = pl.col("text").str.extract_groups(shapes.TIME_OFFSET_PATTERN)
+    groups = pl.col("text").str.extract_groups(patterns.TIME_OFFSET_PATTERN)
     ms = groups.struct.field("ms").cast(pl.Float64, strict=False)
     seconds = groups.struct.field("s").cast(pl.Float64, strict=False)
     return (
-        records.filter(pl.col("text").str.contains(shapes.TIME_OFFSET_PATTERN))
+        records.filter(pl.col("text").str.contains(patterns.TIME_OFFSET_PATTERN))
         .select(
             ts=pl.coalesce(
-                parse_ts(pl.col("docker_time"), options.tz), parse_ts(pl.col("head"), options.tz)
+                parse_ts(pl.col("docker_time"), options.tz, options.year),
+                parse_ts(pl.col("head"), options.tz, options.year),
             ),
             # An offset beyond 64 bits of milliseconds (inf, 1e33) is no clock reading: dropped.
             offset_ms=pl.coalesce(ms, seconds * 1000).round(0).cast(pl.Int64, strict=False),
@@ -322,63 +337,119 @@ def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFram
 
 
 def _with_evidence(events: pl.DataFrame) -> pl.DataFrame:
-    """Add `raw`: a short record whole, else the record line that carries the error (the code,
-    else the message, else the status), else the record's first line."""
+    """Add `raw`: a short record whole, else the record line where the event's error is."""
     short = (
         (pl.col("text").str.count_matches("\n") < EVIDENCE_MAX_LINES)
         & (pl.col("text").str.len_bytes() <= RAW_MAX_CHARS)
         & ~pl.col("text").str.contains("Traceback (most recent call last)", literal=True)
     )
-    events = events.with_row_index("_ev").with_columns(
-        _key=pl.coalesce(
-            pl.col("code_str"), pl.col("msg").str.slice(0, 30), pl.col("http_str"), pl.col("net")
-        ),
-        _short=short,
-    )
-    long = events.filter(~pl.col("_short"))
-    if long.height:
-        hits = (
-            long.select("_ev", "_key", line_text=pl.col("text").str.split("\n"))
-            .explode("line_text")
-            .filter(pl.col("line_text").str.contains(pl.col("_key"), literal=True))
-            .group_by("_ev", maintain_order=True)
-            .agg(pl.col("line_text").first())
-        )
-        events = events.join(hits, on="_ev", how="left")
-    else:
-        events = events.with_columns(line_text=pl.lit(None, pl.String))
-    raw = (
-        pl.when(pl.col("_short"))
-        .then(pl.col("text"))
-        .otherwise(pl.coalesce(pl.col("line_text"), pl.col("head")))
-    )
-    return events.with_columns(raw=raw.str.slice(0, RAW_MAX_CHARS)).drop(
-        "_ev", "_key", "_short", "line_text"
-    )
+    own_line = pl.col("text").str.split("\n").list.get(pl.col("k"), null_on_oob=True)
+    raw = pl.when(short).then(pl.col("text")).otherwise(pl.coalesce(own_line, pl.col("head")))
+    return events.with_columns(raw=raw.str.slice(0, RAW_MAX_CHARS))
 
 
-def _drop_echoes(events: pl.DataFrame) -> pl.DataFrame:
-    """Drop wrapper lines that repeat the previous event's error for the same request.
+def _finish(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """All events in input order: echoes merged, repeated lines expanded, schema exact."""
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return empty_events(EXTRACTED_SCHEMA)
+    events = _merge_echoes(pl.concat(frames, how="vertical"))
+    if events["mult"].max() != 1:
+        rows = events.select(pl.int_range(pl.len()).repeat_by(pl.col("mult")).alias("i"))
+        events = events[rows.explode("i")["i"]]
+    return events.select(EXTRACTED_SCHEMA.keys())
 
-    Same code and msg as the event before, and at most ECHO_SECONDS later (or, when either has
-    no time, at most ECHO_LINES lines later). What the echo adds (the HTTP status the
-    connector prints in "Found error. status: 401, …") is kept on the event it echoes.
-    """
-    prev = {c: pl.col(c).shift(1) for c in ("path", "code", "msg", "ts", "line")}
-    close_in_time = (pl.col("ts") - prev["ts"]).dt.total_seconds() <= shapes.ECHO_SECONDS
-    close_in_lines = (pl.col("line") - prev["line"]) <= shapes.ECHO_LINES
-    timed = pl.col("ts").is_not_null() & prev["ts"].is_not_null()
+
+def _either(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Two values agree: equal, or one of them unknown."""
+    return a.eq_missing(b) | a.is_null() | b.is_null()
+
+
+def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
+    """One event per request: an event that repeats the error of the event before it (the
+    rule is in patterns.py, ECHO_*) is merged into it, keeping what either one adds (the code
+    of the JSON body, the status of the status line)."""
+    prev = {c: pl.col(c).shift(1) for c in events.columns}
+    msg, pmsg = pl.col("msg"), prev["msg"]
+    msg_ok = (
+        msg.is_null()
+        | pmsg.is_null()
+        | msg.str.contains(pmsg, literal=True)
+        | pmsg.str.contains(msg, literal=True)
+    )
+    code, pcode = pl.col("code"), prev["code"]
+    said = msg.is_not_null() | pmsg.is_not_null() | code.is_not_null() | pcode.is_not_null()
+    same_error = (
+        pl.when(code.is_not_null() & pcode.is_not_null())
+        .then(code == pcode)
+        .otherwise(msg_ok & (said | pl.col("http_status").is_not_null()))
+    )
+    close_in_time = pl.when(pl.col("ts").is_not_null() & prev["ts"].is_not_null()).then(
+        (pl.col("ts") - prev["ts"]).dt.total_seconds().is_between(0, patterns.ECHO_SECONDS)
+    )
     echo = (
-        pl.col("echo")
-        & (pl.col("path") == prev["path"])  # events of several files are checked at once
-        & pl.col("code").eq_missing(prev["code"])
-        & pl.col("msg").eq_missing(prev["msg"])
-        & pl.when(timed).then(close_in_time).otherwise(close_in_lines)
+        (pl.col("path") == prev["path"])
+        & (pl.col("kind") == "api")
+        & (prev["kind"] == "api")
+        & (pl.col("line") > prev["line_end"])  # another record, not a second error of one
+        & (pl.col("line") - prev["line_end"] <= patterns.ECHO_LINES)
+        & close_in_time.fill_null(True)
+        & same_error
+        & _either(pl.col("http_status"), prev["http_status"])
+        & _either(pl.col("symbol"), prev["symbol"])
+        & _either(pl.col("endpoint"), prev["endpoint"])
+        & (pl.col("body") != prev["body"])
+        & ~(pl.col("attempt") & prev["attempt"])
     ).fill_null(False)
-    marked = events.with_columns(_drop=echo)
-    marked = marked.with_columns(
-        http_status=pl.when(pl.col("http_status").is_null() & pl.col("_drop").shift(-1))
-        .then(pl.col("http_status").shift(-1))
-        .otherwise(pl.col("http_status"))
+    if not events.select(echo.any()).item():
+        return events
+    coded = pl.col("code").is_not_null()
+
+    def known(name: str) -> pl.Expr:
+        return pl.col(name).drop_nulls().first()
+
+    return (
+        events.with_columns(_group=(~echo).cum_sum())
+        .group_by("_group", maintain_order=True)
+        .agg(
+            *(
+                pl.col(c).first()
+                for c in events.columns
+                if c
+                not in {
+                    "code",
+                    "http_status",
+                    "msg",
+                    "shape",
+                    "raw",
+                    "symbol",
+                    "endpoint",
+                    "client",
+                    "retry_after",
+                    "used_weight",
+                    "ban_until",
+                    "line_end",
+                    "mult",
+                }
+            ),
+            *(
+                known(c)
+                for c in (
+                    "code",
+                    "http_status",
+                    "symbol",
+                    "endpoint",
+                    "client",
+                    "retry_after",
+                    "used_weight",
+                    "ban_until",
+                )
+            ),
+            msg=pl.coalesce(pl.col("msg").filter(coded).first(), known("msg")),
+            shape=pl.coalesce(pl.col("shape").filter(coded).first(), pl.col("shape").first()),
+            raw=pl.coalesce(pl.col("raw").filter(coded).first(), pl.col("raw").first()),
+            line_end=pl.col("line_end").last(),
+            mult=pl.col("mult").max(),
+        )
+        .select(events.columns)
     )
-    return marked.filter(~pl.col("_drop")).drop("_drop", "echo")

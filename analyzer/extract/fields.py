@@ -1,235 +1,477 @@
-"""Record text → event fields: code/msg/status by shape, time, symbol, endpoint, client, headers."""
+"""Record text → events: every error a record mentions, then one event per error it holds.
+
+A record (a log line and its continuation lines) can mention one error several times — the
+logged line, the traceback's exception line, the JSON body, a status line — and, rarely, hold
+two different errors. So extraction works in two steps:
+
+1. **Mentions**: every match of every code/msg shape, status shape and known message, with the
+   record line (`k`) it starts on.
+2. **Events**: one per distinct code in a record (the mention with a message wins); known
+   messages that no coded mention carries are events of their own; each such event takes the
+   HTTP status mentioned nearest to it; a record with statuses alone gives one event per
+   distinct status. An error on byte-identical lines repeated inside one record (a loop that
+   prints without timestamps) counts once per line.
+
+Transport failures and unrecognised error lines become events only where a record holds no API
+error; they are kept apart from API events by `kind` (schema.EventKind).
+"""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from functools import cache
 
 import polars as pl
 
-from analyzer.extract import shapes
-from analyzer.reference import known_message_regex
+from analyzer.extract import patterns
+from analyzer.extract.shapes import Shape, layout_regex, load_shapes
+from analyzer.reference import known_message_regex, message_code
+from analyzer.schema import EventKind
 
 _MAX_INT = 2**62
 # Times outside these years are a corrupt line or a misparse, not a bot's clock (Binance opened
 # in 2017): they become null, like month 13 or hour 25, and cannot stretch the timeline.
 _EARLIEST, _LATEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
-_NAMED = re.compile(r"\(\?P<(\w+)>")
+_STR = pl.String()
 
-
-def _renamed(pattern: str, suffix: str) -> str:
-    """The pattern with every named group `g` renamed `g__suffix` (to join patterns in one)."""
-    return _NAMED.sub(lambda m: f"(?P<{m.group(1)}__{suffix}>", pattern)
-
-
-@cache
-def _alternation(patterns: tuple[str, ...]) -> tuple[str, tuple[frozenset[str], ...]]:
-    """One regex trying the patterns as alternatives (leftmost match first, then the earlier
-    pattern), and for each alternative the group names it had."""
-    parts = [f"(?:{_renamed(p, str(i))})" for i, p in enumerate(patterns)]
-    names = tuple(frozenset(re.compile(p).groupindex) for p in patterns)
-    return "|".join(parts), names
+_MENTION_SCHEMA: dict[str, pl.DataType] = {
+    "rid": pl.Int64(),
+    "k": pl.Int64(),
+    "kind": pl.String(),  # "code" | "message" | "status"
+    "order": pl.Int64(),  # the shape's place in shapes.toml (earlier wins a tie)
+    "code_str": pl.String(),
+    "msg": pl.String(),
+    "http_str": pl.String(),
+    "shape": pl.String(),
+    "mult": pl.Int64(),
+}
 
 
 def _unescape(msg: pl.Expr) -> pl.Expr:
     return msg.str.replace_all(r'\\(["\'/\\])', "$1").str.strip_chars(" \t\"'")
 
 
-def with_code_fields(records: pl.DataFrame) -> pl.DataFrame:
-    """Add code_str, msg, http_code_shape and shape from `text`.
+def _line_of(match: pl.Expr) -> pl.Expr:
+    """The record line (0-based) where `match` first occurs in `text`."""
+    at = pl.col("text").str.find(match, literal=True)
+    before = pl.col("text").cast(pl.Binary).bin.head(at).cast(pl.String)
+    return before.str.count_matches("\n", literal=True).cast(pl.Int64)
 
-    The leftmost code/msg pair in the record wins (the first code-bearing line of a traceback),
-    ties going to the shape listed first. Each shape's position is found without captures
-    (fast), then its own capturing regex supplies the fields: one big alternation with
-    captures is an order of magnitude slower. Positions and captures are materialised as
-    columns first, so no regex runs more than once per record.
-    """
+
+def _multiplicity(k: pl.Expr) -> pl.Expr:
+    """How many times the record's line `k` occurs as a whole line of the record: an error
+    printed on identical lines (a retry loop without timestamps) is that many events."""
+    line = pl.col("text").str.split("\n").list.get(k, null_on_oob=True)
+    pattern = pl.lit("(?m)^") + line.str.escape_regex() + pl.lit("$")
+    many = pl.col("text").str.contains("\n", literal=True)
+    return (
+        pl.when(many & (line.str.len_bytes() > 0))
+        .then(pl.col("text").str.count_matches(pattern))
+        .otherwise(1)
+        .cast(pl.Int64)
+    )
+
+
+def _shape_mentions(records: pl.DataFrame, shape: Shape, order: int, kind: str) -> pl.DataFrame:
+    """Every match of one shape in the records, with its fields."""
+    found = (
+        records.select("rid", "text", match=pl.col("text").str.extract_all(shape.pattern))
+        .explode("match")
+        .drop_nulls("match")
+    )
+    if found.height == 0:
+        return pl.DataFrame(schema=_MENTION_SCHEMA)
+    groups = shape.groups
+    parts = pl.col("match").str.extract_groups(shape.pattern)
+    if "msg" in groups:
+        msg = parts.struct.field("msg")
+    elif "msg_sq" in groups:
+        msg = pl.coalesce(parts.struct.field("msg_sq"), parts.struct.field("msg_dq"))
+    else:
+        msg = pl.lit(None, _STR)
+    if "http" in groups:
+        http = parts.struct.field("http")
+    elif "phrase" in groups:
+        phrases = load_shapes().phrases
+        said = parts.struct.field("phrase")
+        if "phrase2" in groups:
+            said = pl.coalesce(said, parts.struct.field("phrase2"))
+        http = said.replace_strict(
+            list(phrases), [str(v) for v in phrases.values()], default=None, return_dtype=_STR
+        )
+    else:
+        http = pl.lit(None if shape.status is None else str(shape.status), _STR)
+    code = parts.struct.field("code") if "code" in groups else pl.lit(None, _STR)
+    k = _line_of(pl.col("match"))
+    return found.select(
+        "rid",
+        k=k,
+        kind=pl.lit(kind),
+        order=pl.lit(order, pl.Int64),
+        code_str=code,
+        msg=_unescape(msg),
+        http_str=http,
+        shape=pl.lit(shape.name if kind == "code" else None, _STR),
+        mult=_multiplicity(k),
+    ).cast(_MENTION_SCHEMA)  # type: ignore[arg-type]
+
+
+def _message_mentions(records: pl.DataFrame) -> pl.DataFrame:
+    """Known exchange messages (reference data) wherever a record holds them."""
+    # From the message's first capitalised word (not across ':' or quotes) to its end.
+    known = f"(?:[A-Z][^\\n\"'{{}}:]*?)?(?:{known_message_regex()})[^\\n\"'{{}}]*"
+    found = (
+        records.select("rid", "text", match=pl.col("text").str.extract_all(known))
+        .explode("match")
+        .drop_nulls("match")
+    )
+    if found.height == 0:
+        return pl.DataFrame(schema=_MENTION_SCHEMA)
+    k = _line_of(pl.col("match"))
+    return found.select(
+        "rid",
+        k=k,
+        kind=pl.lit("message"),
+        order=pl.lit(0, pl.Int64),
+        code_str=pl.lit(None, _STR),
+        msg=pl.col("match").str.strip_chars(),
+        http_str=pl.lit(None, _STR),
+        shape=pl.lit("message"),
+        mult=_multiplicity(k),
+    ).cast(_MENTION_SCHEMA)  # type: ignore[arg-type]
+
+
+def mentions(records: pl.DataFrame) -> pl.DataFrame:
+    """Every code/msg, status and known-message mention of the records (_MENTION_SCHEMA)."""
+    shapes = load_shapes()
+    parts = [_shape_mentions(records, s, i, "code") for i, s in enumerate(shapes.codes)]
+    parts += [_shape_mentions(records, s, i, "status") for i, s in enumerate(shapes.statuses)]
+    parts.append(_message_mentions(records))
+    return pl.concat(parts, how="vertical")
+
+
+def _code_events(found: pl.DataFrame) -> pl.DataFrame:
+    """One row per distinct code in a record: the mention with a message, else the first."""
+    coded = found.filter(pl.col("kind") == "code")
+    return (
+        coded.with_columns(
+            _code=pl.col("code_str").str.strip_chars_start("+"), _nomsg=pl.col("msg").is_null()
+        )
+        .sort("rid", "_nomsg", "k", "order")
+        .group_by("rid", "_code", maintain_order=True)
+        .agg(
+            k=pl.col("k").min(),
+            code_str=pl.col("code_str").first(),
+            msg=pl.col("msg").first(),
+            http_str=pl.col("http_str").drop_nulls().first(),
+            shape=pl.col("shape").first(),
+            mult=pl.col("mult").max(),
+        )
+        .drop("_code")
+    )
+
+
+def _message_events(found: pl.DataFrame, coded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Known messages that are errors of their own, and the coded events with the messages
+    their record gives them.
+
+    A message in a record that holds a code belongs to that code's error (binance-api-node
+    prints the message, the stack, then `code: -1013`), unless it implies another code than
+    every code of the record. A message-only event per distinct message (or implied code)."""
+    said = found.filter(pl.col("kind") == "message").with_columns(
+        m_code=message_code(pl.col("msg"))
+    )
+    columns = ["rid", "k", "code_str", "msg", "http_str", "shape", "mult"]
+    if said.height == 0:
+        return said.select(columns), coded
+    per_record = coded.group_by("rid").agg(
+        _codes=pl.col("code_str").cast(pl.Int64, strict=False), _msgs=pl.col("msg")
+    )
+    said = said.join(per_record, on="rid", how="left")
+    absorbed = pl.col("_codes").is_not_null() & (
+        pl.col("m_code").is_null()
+        | pl.col("_codes").list.contains(pl.col("m_code"))
+    )
+    said = said.with_columns(_absorbed=absorbed.fill_null(False))
+    # a message carried in a coded mention's own msg is that error too, whatever it implies
+    inside = (
+        said.filter(~pl.col("_absorbed") & pl.col("_codes").is_not_null())
+        .select("rid", "msg", "_msgs")
+        .explode("_msgs")
+        .filter(pl.col("_msgs").str.contains(pl.col("msg"), literal=True))
+        .select("rid", "msg")
+        .unique()
+    )
+    said = said.join(inside.with_columns(_in=pl.lit(True)), on=["rid", "msg"], how="left")
+    said = said.with_columns(_absorbed=pl.col("_absorbed") | pl.col("_in").fill_null(False))
+    # coded events without a message take the nearest absorbed message of their record
+    given = said.filter(pl.col("_absorbed")).select("rid", "k", given="msg").sort("k")
+    if given.height:
+        coded = (
+            coded.with_columns(_row=pl.int_range(pl.len()))
+            .sort("k")
+            .join_asof(given, on="k", by="rid", strategy="nearest", check_sortedness=False)
+            .sort("_row")
+            .with_columns(msg=pl.coalesce("msg", "given"))
+            .drop("given", "_row")
+        )
+    alone = (
+        said.filter(~pl.col("_absorbed"))
+        .with_columns(_key=pl.coalesce(pl.col("m_code").cast(pl.String), pl.col("msg")))
+        .sort("rid", "k")
+        .group_by("rid", "_key", maintain_order=True)
+        .agg(
+            k=pl.col("k").min(),
+            msg=pl.col("msg").first(),
+            mult=pl.col("mult").max(),
+        )
+        .select(
+            "rid",
+            "k",
+            code_str=pl.lit(None, _STR),
+            msg="msg",
+            http_str=pl.lit(None, _STR),
+            shape=pl.lit("message"),
+            mult="mult",
+        )
+    )
+    return alone, coded
+
+
+def _with_status(anchors: pl.DataFrame, statuses: pl.DataFrame) -> pl.DataFrame:
+    """Each anchor event takes the error status mentioned nearest to it in its record."""
+    if statuses.height == 0 or anchors.height == 0:
+        return anchors
+    nearest = statuses.select("rid", "k", near=pl.col("http_str")).sort("rid", "k")
+    joined = anchors.with_columns(_row=pl.int_range(pl.len())).sort("k").join_asof(
+        nearest.sort("k"), on="k", by="rid", strategy="nearest", check_sortedness=False
+    )
+    return (
+        joined.sort("_row")
+        .with_columns(http_str=pl.coalesce("http_str", "near"))
+        .drop("near", "_row")
+    )
+
+
+def _status_events(statuses: pl.DataFrame, anchored: pl.Series) -> pl.DataFrame:
+    """Records that mention error statuses and no error: one event per distinct status."""
+    alone = statuses.filter(~pl.col("rid").is_in(anchored.implode()))
+    return (
+        alone.sort("rid", "k", "order")
+        .group_by("rid", "http_str", maintain_order=True)
+        .agg(k=pl.col("k").min(), mult=pl.col("mult").max())
+        .select(
+            "rid",
+            "k",
+            code_str=pl.lit(None, _STR),
+            msg=pl.lit(None, _STR),
+            http_str="http_str",
+            shape=pl.lit("http"),
+            mult="mult",
+        )
+    )
+
+
+def _record_flags(records: pl.DataFrame) -> pl.DataFrame:
+    """Record-level facts: does it point at another host, a transport failure, an error word."""
     text = pl.col("text")
-    n = len(shapes.CODE_SHAPES)
-    staged = records.with_columns(
-        *(
-            text.str.find(shape.pattern).alias(f"_p{i}")
-            for i, shape in enumerate(shapes.CODE_SHAPES)
-        ),
-        *(
-            text.str.extract_groups(s.pattern).alias(f"_g{i}")
-            for i, s in enumerate(shapes.CODE_SHAPES)
-        ),
-    ).with_columns(_left=pl.min_horizontal(*(pl.col(f"_p{i}") for i in range(n))))
-    none = pl.lit(None, pl.String)
-    pick_code = pick_msg = pick_http = pick_shape = pl.when(pl.lit(False)).then(none)
-    for i, shape in enumerate(shapes.CODE_SHAPES):
-        groups = set(re.compile(shape.pattern).groupindex)
-        found = pl.col(f"_g{i}")
-        if "msg" in groups:
-            msg = found.struct.field("msg")
-        elif "msg_sq" in groups:
-            msg = pl.coalesce(found.struct.field("msg_sq"), found.struct.field("msg_dq"))
-        else:
-            msg = none
-        http = found.struct.field("http") if "http" in groups else none
-        hit = pl.col(f"_p{i}") == pl.col("_left")
-        pick_code = pick_code.when(hit).then(found.struct.field("code"))
-        pick_msg = pick_msg.when(hit).then(msg)
-        pick_http = pick_http.when(hit).then(http)
-        pick_shape = pick_shape.when(hit).then(pl.lit(shape.name))
-    # The connector's "Found error" form may carry `error code: None` (no code, status only).
-    connector_http = text.str.extract(r"Found error\. status: (\d{3}), error code: None", 1)
-    picked = staged.with_columns(
-        code_str=pick_code.otherwise(none),
-        _msg=pick_msg.otherwise(none),
-        _http=pick_http.otherwise(none),
-        _shape=pick_shape.otherwise(none),
+    binance = text.str.contains(patterns.BINANCE_CONTEXT)
+    other_host = text.str.contains(patterns.OTHER_HOST) & ~text.str.contains(
+        patterns.BINANCE_HOST
     )
-    has_code = pl.col("code_str").is_not_null()
-    return picked.with_columns(
-        msg=pl.when(has_code).then(_unescape(pl.col("_msg"))),
-        http_code_shape=pl.coalesce(pl.when(has_code).then(pl.col("_http")), connector_http),
-        shape=pl.when(has_code).then(pl.col("_shape")),
-    ).drop(
-        *(f"_p{i}" for i in range(n)),
-        *(f"_g{i}" for i in range(n)),
-        "_left",
-        "_msg",
-        "_http",
-        "_shape",
+    return records.with_columns(
+        _binance=binance,
+        _other_host=other_host,
+        net=pl.when(binance).then(text.str.extract(patterns.NETWORK_PATTERN, 1)),
+        netmsg=text.str.extract(patterns.NETWORK_PATTERN, 2),
+        net_word=binance & text.str.contains(patterns.NETWORK_WORDS),
+        unrecognised=text.str.contains(patterns.UNRECOGNISED_PATTERN),
+        bare_msg=text.str.extract(patterns.CCXT_BARE_MSG, 1).str.strip_chars(),
     )
-
-
-def _first(patterns: tuple[str, ...], name: str) -> pl.Expr:
-    """The named group of the leftmost match among the patterns."""
-    pattern, _ = _alternation(patterns)
-    found = pl.col("text").str.extract_groups(pattern)
-    return pl.coalesce([found.struct.field(f"{name}__{i}") for i in range(len(patterns))])
 
 
 def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
-    """Add event fields to candidate records (rid, line, head, text[, docker_time])."""
-    known = f"(?P<known>(?:{known_message_regex()})[^\\n\"'{{}}]*)"
-    text = pl.col("text")
-    df = with_code_fields(records).with_columns(
-        http_str=pl.coalesce(pl.col("http_code_shape"), _first(shapes.HTTP_PATTERNS, "http")),
-        known_msg=text.str.extract(known, 1),
-        bare_msg=text.str.extract(shapes.CCXT_BARE_MSG, 1).str.strip_chars(),
-        net=text.str.extract(shapes.NETWORK_PATTERN, 1),
-        netmsg=text.str.extract(shapes.NETWORK_PATTERN, 2),
-        unrecognised=text.str.contains(shapes.UNRECOGNISED_PATTERN),
+    """Events of candidate records (rid, line, head, text[, src, docker_time]): one row per
+    event, with code_str/msg/http_status/shape/kind/k/mult and the record-level fields."""
+    records = _record_flags(records)
+    found = mentions(records)
+    statuses = found.filter(pl.col("kind") == "status").filter(
+        pl.col("http_str").cast(pl.Int64, strict=False).is_between(400, 599)
     )
+    # A status of another host's request (Telegram's 409, a webhook's 404) is not Binance's.
+    statuses = statuses.join(
+        records.filter(~pl.col("_other_host")).select("rid"), on="rid", how="semi"
+    )
+    said, coded = _message_events(found, _code_events(found))
+    anchors = pl.concat([coded, said], how="vertical_relaxed")
+    anchors = _with_status(anchors, statuses)
+    alone = _status_events(statuses, anchors["rid"])
+    events = pl.concat([anchors, alone], how="vertical_relaxed").with_columns(
+        kind=pl.lit(EventKind.API.value)
+    )
+    quiet = records.join(events.select("rid"), on="rid", how="anti")
+    others = quiet.filter(
+        pl.col("net").is_not_null() | pl.col("net_word") | pl.col("unrecognised")
+    ).select(
+        "rid",
+        k=pl.lit(0, pl.Int64),
+        code_str=pl.lit(None, _STR),
+        msg=pl.when(pl.col("net").is_not_null())
+        .then(pl.concat_str("net", pl.lit(": "), pl.col("netmsg").str.slice(0, 200)))
+        .otherwise(pl.col("head").str.slice(0, 300)),
+        http_str=pl.lit(None, _STR),
+        shape=pl.when(pl.col("net").is_not_null() | pl.col("net_word"))
+        .then(pl.lit("network"))
+        .otherwise(pl.lit("unrecognised")),
+        mult=pl.lit(1, pl.Int64),
+        kind=pl.when(pl.col("net").is_not_null() | pl.col("net_word"))
+        .then(pl.lit(EventKind.TRANSPORT.value))
+        .otherwise(pl.lit(EventKind.UNRECOGNISED.value)),
+    )
+    events = pl.concat([events, others], how="vertical_relaxed")
     code = pl.col("code_str").cast(pl.Int64, strict=False)
     code = pl.when(code.is_between(-_MAX_INT, _MAX_INT, closed="none")).then(code)  # abs() wraps
-    http = pl.col("http_str").cast(pl.Int64, strict=False)
-    df = df.with_columns(
+    events = events.with_columns(
         code=pl.when(code != 0).then(code),
-        http_status=http,
+        http_status=pl.col("http_str").cast(pl.Int64, strict=False),
+        mult=pl.col("mult").clip(1, None),
     )
-    has_code = pl.col("code_str").is_not_null()
-    error_status = pl.col("http_status") >= 400
-    # Timeouts and dropped connections count only where the record names Binance.
-    transport = pl.col("net").is_not_null() | pl.col("known_msg").str.contains(shapes.NETWORK_WORDS)
-    off_topic = transport.fill_null(False) & ~text.str.contains(shapes.BINANCE_CONTEXT)
-    df = df.with_columns(
-        known_msg=pl.when(off_topic).then(None).otherwise(pl.col("known_msg")),
-        net=pl.when(off_topic).then(None).otherwise(pl.col("net")),
-    )
-    df = df.with_columns(
-        msg=pl.when(has_code)
-        .then(pl.col("msg"))
-        .when(pl.col("known_msg").is_not_null())
-        .then(
-            pl.when(pl.col("bare_msg").str.contains(pl.col("known_msg"), literal=True))
-            .then(pl.col("bare_msg"))
-            .otherwise(pl.col("known_msg").str.strip_chars())
+    joined = events.join(records, on="rid", how="left")
+    # ccxt prints a message-matched error bare, after the exchange id: keep its full wording.
+    joined = joined.with_columns(
+        msg=pl.when(
+            (pl.col("shape") == "message")
+            & pl.col("bare_msg").str.contains(pl.col("msg"), literal=True).fill_null(False)
         )
-        .when(pl.col("net").is_not_null())
-        .then(pl.concat_str(pl.col("net"), pl.lit(": "), pl.col("netmsg").str.slice(0, 200)))
-        .when(error_status)
-        .then(None)
-        .when(pl.col("unrecognised"))
-        .then(pl.col("head").str.slice(0, 300)),
-        shape=pl.when(has_code)
-        .then(pl.col("shape"))
-        .when(pl.col("known_msg").is_not_null())
-        .then(pl.lit("message"))
-        .when(error_status)
-        .then(pl.lit("http"))
-        .when(pl.col("net").is_not_null())
-        .then(pl.lit("network"))
-        .when(pl.col("unrecognised"))
-        .then(pl.lit("unrecognised")),
-    ).filter(pl.col("shape").is_not_null())
-    return df.with_columns(
-        symbol=_first(shapes.SYMBOL_PATTERNS, "sym")
+        .then(pl.col("bare_msg"))
+        .otherwise(pl.col("msg"))
+    )
+    text = pl.col("text")
+    return joined.with_columns(
+        symbol=_first(patterns.SYMBOL_PATTERNS, "sym")
         .str.replace_all(r"[/-]", "")
         .str.to_uppercase(),
-        endpoint=text.str.extract(shapes.ENDPOINT_PATTERN, 1),
+        endpoint=text.str.extract(patterns.ENDPOINT_PATTERN, 1),
         client=_client(),
-        retry_after=text.str.extract(shapes.RETRY_AFTER_PATTERN, 1).cast(pl.Int64, strict=False),
-        used_weight=text.str.extract(shapes.USED_WEIGHT_PATTERN, 1).cast(pl.Int64, strict=False),
-        ban_until=text.str.extract(shapes.BAN_UNTIL_PATTERN, 1).cast(pl.Int64, strict=False),
-        echo=text.str.contains(shapes.ECHO_PATTERN),
-    )
+        retry_after=text.str.extract(patterns.RETRY_AFTER_PATTERN, 1).cast(pl.Int64, strict=False),
+        used_weight=text.str.extract(patterns.USED_WEIGHT_PATTERN, 1).cast(
+            pl.Int64, strict=False
+        ),
+        ban_until=text.str.extract(patterns.BAN_UNTIL_PATTERN, 1).cast(pl.Int64, strict=False),
+        attempt=pl.col("head").str.contains(patterns.ATTEMPT_PATTERN),
+    ).sort("rid", "k", maintain_order=True)
+
+
+def _first(regexes: tuple[str, ...], name: str) -> pl.Expr:
+    """The named group of the leftmost match among the patterns (earlier pattern on a tie)."""
+    parts = [
+        f"(?:{p.replace(f'(?P<{name}>', f'(?P<{name}__{i}>')})" for i, p in enumerate(regexes)
+    ]
+    found = pl.col("text").str.extract_groups("|".join(parts))
+    return pl.coalesce([found.struct.field(f"{name}__{i}") for i in range(len(regexes))])
 
 
 def _client() -> pl.Expr:
-    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
-    for name, pattern in shapes.CLIENT_PATTERNS:
-        expr = expr.when(pl.col("text").str.contains("(?m)" + pattern)).then(pl.lit(name))
+    expr = pl.when(pl.lit(False)).then(pl.lit(None, _STR))
+    for client in load_shapes().clients:
+        expr = expr.when(pl.col("text").str.contains("(?m)" + client.pattern)).then(
+            pl.lit(client.name)
+        )
     return expr.otherwise(None)
 
 
-def parse_ts(head: pl.Expr, tz: str) -> pl.Expr:
-    """UTC datetime from the start of a record's first line; null when there is none."""
-    parts = head.str.extract_groups(shapes.TS_PATTERN)
-    frac = parts.struct.field("frac").fill_null("0").str.slice(0, 6).str.pad_end(6, "0")
-    naive = pl.concat_str(
-        parts.struct.field("date"), pl.lit(" "), parts.struct.field("time"), pl.lit("."), frac
-    ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+# --- times ----------------------------------------------------------------------------------
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _layout_ts(head: pl.Expr, layout: Shape, tz: str, year: int) -> pl.Expr:
+    """The time of one layout at the start of `head`, as UTC; null when it does not match."""
+    groups = layout.groups
+    if "day" not in groups and not {"epoch", "epoch_ms"} & groups:
+        return pl.lit(None, pl.Datetime("us", "UTC"))  # a time of day alone: no time
+    parts = head.str.extract_groups(layout_regex(layout))
+
+    def part(name: str) -> pl.Expr:
+        return parts.struct.field(name).cast(pl.Int64, strict=False)
+
+    if "epoch_ms" in groups or "epoch" in groups:
+        ms = part("epoch_ms") if "epoch_ms" in groups else pl.lit(None, pl.Int64)
+        seconds = parts.struct.field("epoch").cast(pl.Float64, strict=False)
+        frac = (
+            ("0." + parts.struct.field("frac")).cast(pl.Float64, strict=False).fill_null(0.0)
+            if "frac" in groups
+            else pl.lit(0.0)
+        )
+        us = pl.coalesce(ms * 1000, ((seconds + frac) * 1e6).cast(pl.Int64, strict=False))
+        return us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    if "month" in groups:
+        month = part("month")
+    else:
+        name = parts.struct.field("mon").str.to_lowercase().str.slice(0, 3)
+        month = name.replace_strict(list(_MONTHS), list(range(1, 13)), default=None).cast(
+            pl.Int64
+        )
+    hour = part("hour")
+    if "ampm" in groups:
+        pm = parts.struct.field("ampm").str.to_uppercase().str.starts_with("P")
+        hour = pl.when(pm & (hour < 12)).then(hour + 12).when(~pm & (hour == 12)).then(0).otherwise(hour)
+    frac = (
+        parts.struct.field("frac").fill_null("0").str.slice(0, 6).str.pad_end(6, "0")
+        if "frac" in groups
+        else pl.lit("0")
+    ).cast(pl.Int64, strict=False)
+    year_expr = part("year") if "year" in groups else pl.lit(year, pl.Int64)
+    year_expr = pl.when(year_expr < 100).then(year_expr + 2000).otherwise(year_expr)
+    valid = (
+        month.is_between(1, 12)
+        & part("day").is_between(1, 31)
+        & year_expr.is_between(1970, 2100)
+        & hour.is_between(0, 23)
+        & part("minute").is_between(0, 59)
+        & part("second").is_between(0, 60)
+    )
+    naive = pl.when(valid).then(
+        pl.datetime(
+            year_expr,
+            month,
+            part("day"),
+            hour,
+            part("minute"),
+            part("second").clip(0, 59),
+            frac,
+            time_unit="us",
+        )
+    )
     naive = pl.when(naive.is_between(_EARLIEST, _LATEST, closed="left")).then(naive)
+    if "tz" not in groups:
+        return naive.dt.replace_time_zone(
+            tz, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC")
     zone = parts.struct.field("tz")
     sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
     digits = zone.str.replace_all(r"[^0-9]", "")
     hours = digits.str.slice(0, 2).cast(pl.Int64, strict=False)
-    minutes = digits.str.slice(2, 2).cast(pl.Int64, strict=False)
+    minutes = digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0)
     offset_min = pl.when((hours <= 14) & (minutes < 60)).then(sign * (hours * 60 + minutes))
-    local = naive.dt.replace_time_zone(
-        tz, ambiguous="earliest", non_existent="null"
-    ).dt.convert_time_zone("UTC")
-    utc_from_offset = (naive - pl.duration(minutes=offset_min)).dt.replace_time_zone("UTC")
-    stated = (
-        pl.when(zone.is_in(["Z", "UTC"]))
+    return (
+        pl.when(zone.str.to_uppercase().is_in(["Z", "UTC", "GMT"]))
         .then(naive.dt.replace_time_zone("UTC"))
         .when(zone.is_not_null())
-        .then(utc_from_offset)
-        .otherwise(local)
-    )
-    php = head.str.extract_groups(shapes.PHP_TS_PATTERN)
-    php_naive = pl.concat_str(
-        php.struct.field("day"),
-        pl.lit("-"),
-        php.struct.field("mon"),
-        pl.lit("-"),
-        php.struct.field("year"),
-        pl.lit(" "),
-        php.struct.field("time"),
-    ).str.to_datetime("%d-%b-%Y %H:%M:%S", strict=False, time_unit="us")
-    from_php = (
-        pl.when(php.struct.field("tz") == "UTC")
-        .then(php_naive.dt.replace_time_zone("UTC"))
+        .then((naive - pl.duration(minutes=offset_min)).dt.replace_time_zone("UTC"))
         .otherwise(
-            php_naive.dt.replace_time_zone(
+            naive.dt.replace_time_zone(
                 tz, ambiguous="earliest", non_existent="null"
             ).dt.convert_time_zone("UTC")
         )
     )
-    epoch = head.str.extract(shapes.EPOCH_PATTERN, 1)
-    epoch_us = (
-        pl.when(epoch.str.len_chars() == 13)
-        .then(epoch.cast(pl.Int64, strict=False) * 1000)
-        .otherwise((epoch.cast(pl.Float64, strict=False) * 1e6).cast(pl.Int64, strict=False))
-    )
-    from_epoch = epoch_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    found = pl.coalesce(stated, from_php, from_epoch)
+
+
+def parse_ts(head: pl.Expr, tz: str, year: int | None = None) -> pl.Expr:
+    """UTC time from the start of a line, by the first layout of shapes.toml that matches;
+    null when none does. Naive times are in `tz`; a layout without a year takes `year`."""
+    year = year if year is not None else datetime.now().year
+    layouts = [_layout_ts(head, layout, tz, year) for layout in load_shapes().timestamps]
+    found = pl.coalesce(layouts)
     return pl.when(
         found.dt.replace_time_zone(None).is_between(_EARLIEST, _LATEST, closed="left")
     ).then(found)

@@ -1,22 +1,30 @@
 """Fold lines into records: a log line plus its continuation lines, marked with vectorised flags.
 
-The rule, for every shape: a line *continues* the record above it when it is
+A line that starts with a time (any layout of shapes.toml, indented or not) always starts a
+record: a traceback cut off before its exception line ends at the next timed line, and
+indented lines with their own times are records of their own. Any other line *continues* the
+record above it when it is
+- one of the GLUE_LINES lines after a timed line (`… ERROR - Error submitting order …` then
+  `OSError: … HTTP status is 400. Error: {…}`: one record, time from the first line);
 - indented (traceback frames, pretty-printed JSON and print_r insides, `code:` lines) or blank;
+- a fragment of a split message (": <msg>"), a quoted body line ("> …", "// …") or a line of
+  an HTML error page ("<H1>403 ERROR</H1>");
 - "Traceback (most recent call last):" or a chained-exception sentence
   ("During handling of the above exception…", "The above exception was the direct cause…");
 - a Java exception header followed by "\tat …" frames, or a "Caused by: " line;
 - a closing bracket line ("}", "]", ")"), or a lone opener ("{", "[", "(", PHP's "Array");
 - the exception line that ends a traceback (the first unindented line after the frames; the
   "Traceback" header may also end a log line, as in freqtrade's "… due to Traceback (most…").
-Every other line starts a new record. A record yields at most one event, so a logged error
-followed by its traceback — chained blocks included — is counted once.
+Every other line starts a new record. A record yields one event per error it holds (see
+fields.py), so a logged error followed by its traceback — chained blocks included — counts once.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from analyzer.extract.shapes import PREFILTER
+from analyzer.extract.patterns import PREFILTER
+from analyzer.extract.shapes import line_ts_pattern
 
 # Lines of one record that are examined: a longer record (a huge indented dump, a deep
 # traceback) keeps its first and its last MAX_RECORD_LINES // 2 lines. The end matters: a
@@ -27,7 +35,7 @@ _HALF = MAX_RECORD_LINES // 2
 # Continuation lines that need no context: indented or blank, traceback headers and chain
 # sentences, closing brackets, a lone "(".
 _CONTINUES = (
-    r"^(?:[ \t\]})]|\z|[\[({]\z|Array\z|Traceback \(most recent call last\)"
+    r"^(?:[ \t\]})]|\z|[\[({]\z|Array\z|> |//|: |<[A-Za-z/!]|Traceback \(most recent call last\)"
     r"|During handling of the above exception|The above exception was the direct cause"
     r"|Caused by: )"
 )
@@ -37,6 +45,8 @@ _JAVA_EXCEPTION = r"^(?:[a-z][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)(?::|\z)"
 
 
 _TB_HEAD = "Traceback (most recent call last):"
+# Lines after a timed line that belong to its record even when nothing else says so.
+GLUE_LINES = 5
 
 
 def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
@@ -51,11 +61,23 @@ def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
         new_file = (pl.col("src") != pl.col("src").shift(1)).fill_null(False)
         next_text = pl.when(pl.col("src").shift(-1) == pl.col("src")).then(next_text)
     java = text.str.contains(_JAVA_EXCEPTION) & next_text.str.contains(r"^\s+at ")
-    cont = (text.str.contains(_CONTINUES) | java.fill_null(False)) & ~new_file
-    marked = lines.with_columns(cont=cont, cand=text.str.contains(PREFILTER))
+    timed = text.str.contains(line_ts_pattern())
+    last_timed = pl.when(pl.col("_timed")).then(pl.col("_row")).forward_fill()
+    if "src" in lines.columns:
+        last_timed = last_timed.over("src")
+    glued = (pl.col("_row") - last_timed <= GLUE_LINES).fill_null(False)
+    marked = lines.with_columns(
+        _timed=timed, cand=text.str.contains(PREFILTER), _row=pl.int_range(pl.len(), dtype=pl.Int64)
+    )
+    cont = (text.str.contains(_CONTINUES) | java.fill_null(False) | glued) & ~pl.col("_timed")
+    marked = marked.with_columns(cont=cont & ~new_file)
     if marked.select(text.str.contains(_TB_HEAD, literal=True).any()).item():
-        marked = marked.with_columns(cont=(pl.col("cont") | _traceback_end()) & ~new_file)
-    return marked.with_columns(rid=(~pl.col("cont")).cum_sum().cast(pl.Int64)).drop("cont")
+        marked = marked.with_columns(
+            cont=(pl.col("cont") | (_traceback_end() & ~pl.col("_timed"))) & ~new_file
+        )
+    return marked.with_columns(rid=(~pl.col("cont")).cum_sum().cast(pl.Int64)).drop(
+        "cont", "_timed", "_row"
+    )
 
 
 def _traceback_end() -> pl.Expr:
@@ -93,6 +115,7 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
                 "rid": pl.Int64,
                 **({"src": pl.Int64} if "src" in marked.columns else {}),
                 "line": pl.Int64,
+                "line_end": pl.Int64,
                 "head": pl.String,
                 "text": pl.String,
                 "docker_time": pl.String,
@@ -105,6 +128,7 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
         .agg(
             *carried,
             line=pl.col("line").first(),
+            line_end=pl.col("line").last(),
             text=pl.col("text")
             .head(_HALF)
             .append(pl.col("text").slice(_HALF).tail(_HALF))
@@ -117,5 +141,12 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
             head=pl.col("text").str.extract(r"^([^\n]*)", 1),
             docker_time=pl.col("docker_time") + pl.lit(""),
         )
-        .select(*(["rid", "src"] if carried else ["rid"]), "line", "head", "text", "docker_time")
+        .select(
+            *(["rid", "src"] if carried else ["rid"]),
+            "line",
+            "line_end",
+            "head",
+            "text",
+            "docker_time",
+        )
     )

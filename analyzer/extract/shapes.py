@@ -1,199 +1,254 @@
-"""The log shapes as data: named-group regexes for code/msg pairs, HTTP statuses, times and clients.
-
-Every regex here runs on polars' Rust engine (linear time, no backtracking) over the text of
-one *record* (a log line plus its continuation lines, joined with "\\n"), so a pattern may span
-lines where a shape does (pretty-printed JSON, PHP print_r, binance-api-node's `code:` line).
-Order matters: the first pattern that yields a code wins, and its `msg` goes with it.
-"""
+"""Load and validate shapes.toml: clients, code/msg shapes, status shapes and time layouts."""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
 
-# A message in single or double quotes, with backslash escapes (Python repr, JSON, PHP).
-_SQ = r"'(?P<msg_sq>(?:[^'\\\n]|\\.)*)'"
-_DQ = r'"(?P<msg_dq>(?:[^"\\\n]|\\.)*)"'
-# JSON string value that may itself be escaped inside another JSON string ({\"code\":…}).
-_JQ = r'\\?"(?P<msg>(?:[^"\\\n]|\\.)*?)\\?"\s*[,}]'
-# Any length: a code too big for 64 bits is still a code/msg pair (the event is kept, its code
-# becomes null); a bounded \d{1,24} would lose the whole pair.
-_CODE = r"(?P<code>-?\d+)"
+from analyzer.errors import ReferenceDataError
+
+DATA_FILE = "shapes.toml"
+# What a sample may promise about its event; "null" means the field must be null.
+SAMPLE_FIELDS = frozenset(
+    {
+        "code",
+        "http_status",
+        "msg",
+        "client",
+        "shape",
+        "symbol",
+        "endpoint",
+        "ts",
+        "line",
+        "ban_until",
+        "retry_after",
+        "used_weight",
+    }
+)
+TIME_GROUPS = frozenset(
+    {
+        "year",
+        "month",
+        "mon",
+        "day",
+        "hour",
+        "minute",
+        "second",
+        "frac",
+        "ampm",
+        "tz",
+        "epoch",
+        "epoch_ms",
+    }
+)
+# Lines of docker compose carry the service's name first: "freqtrade  | 2024-05-03 …".
+COMPOSE_PREFIX = r"(?:[\w.-]+\s+\|\s+)?"
+# What may stand before a time on its line: a few characters without digits ('time="',
+# "[INFO | ", "Binance-golang ", "> ").
+LEAD = r"(?:[^\d\s][^\d\n]{0,23}?)?"
+_TOKEN = re.compile(r"<([A-Z_]+)>")
+_GROUP = re.compile(r"\(\?P<(\w+)>")
 
 
 @dataclass(frozen=True)
-class CodeShape:
-    """A serialisation of a Binance code/msg pair. Groups: code, msg|msg_sq|msg_dq, http."""
+class Sample:
+    """Text as a client writes it, and the fields (or the time) bnlog must get from it."""
 
+    text: str
+    fields: dict[str, Any]
+    events: int = 1  # how many events the text holds (0 for a time layout's sample line)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One way a client writes a code/msg pair or an HTTP status."""
+
+    kind: str  # "code" | "status" | "timestamp" | "client"
     name: str
+    client: str  # a client name, or "any"
     pattern: str
+    samples: tuple[Sample, ...]
+    status: int | None = None  # a status wording without its number gives this status
+    anchored: bool = False  # a time layout only at the very start of a line (epoch numbers)
+
+    @property
+    def groups(self) -> frozenset[str]:
+        return frozenset(_GROUP.findall(self.pattern))
 
 
-CODE_SHAPES: tuple[CodeShape, ...] = (
-    # {"code":-1021,"msg":"…"} compact, spaced, pretty-printed over lines, or escaped {\"code\":…}
-    CodeShape("json", r'\{\s*\\?"code\\?"\s*:\s*' + _CODE + r'\s*,\s*\\?"msg\\?"\s*:\s*' + _JQ),
-    CodeShape(
-        "json",
-        r'\\?"msg\\?"\s*:\s*'
-        + _JQ.replace(r"\s*[,}]", r"\s*,")
-        + r'\s*\\?"code\\?"\s*:\s*'
-        + _CODE,
-    ),
-    # {'code': -1021, 'msg': '…'} Python dict repr (msg in '…' or "…")
-    CodeShape(
-        "dict", r"\{\s*'code'\s*:\s*" + _CODE + r"\s*,\s*'msg'\s*:\s*(?:" + _SQ + "|" + _DQ + ")"
-    ),
-    # python-binance: APIError(code=-2010): Account has insufficient balance …
-    CodeShape(
-        "python-binance",
-        r"(?:APIError|BinanceOrderException)\(code=" + _CODE + r"\):\s*(?P<msg>[^\n]*)",
-    ),
-    # binance-connector example logging
-    CodeShape(
-        "connector",
-        r"Found error\. status: (?P<http>\d{3}), error code: (?:None|"
-        + _CODE
-        + r"), error message: (?P<msg>[^\n]*)",
-    ),
-    # binance-connector str(ClientError): (400, -1121, 'Invalid symbol.', {…headers…}, None)
-    CodeShape(
-        "connector-tuple", r"\((?P<http>\d{3}), " + _CODE + r", (?:" + _SQ + "|" + _DQ + r"), [{N]"
-    ),
-    # binance-common / binance-sdk-*: BadRequestError: (-1121, 'Invalid symbol.')
-    CodeShape("sdk-tuple", r"Error:? \(" + _CODE + r", (?:" + _SQ + "|" + _DQ + r")\)"),
-    # binance-java-api: BinanceApiException: ERROR: -1013, Filter failure: LOT_SIZE
-    CodeShape("java", r"ERROR: " + _CODE + r", (?P<msg>[^\n]*)"),
-    # PHP print_r: [code] => -1022 \n [msg] => Signature for this request is not valid.
-    CodeShape("php", r"\[code\]\s*=>\s*" + _CODE + r"\s*\[msg\]\s*=>\s*(?P<msg>[^\n]*)"),
-    # key=value logging: code=-2011, msg=Unknown order sent.  /  code: -2011 msg: "…"
-    CodeShape(
-        "kv",
-        r"\bcode\s*[=:]\s*"
-        + _CODE
-        + r"\s*[,;]?\s*(?:msg|message)\s*[=:]\s*['\"]?(?P<msg>[^\n'\"]*)",
-    ),
-    # binance-api-node: Error: Filter failure: PRICE_FILTER \n   code: -1013
-    CodeShape("api-node", r"Error: (?P<msg>[^\n]+)\n\s+code: " + _CODE),
-    # Last resort: a code with its message cut off (truncated JSON, code-only dumps).
-    CodeShape("code-only", r'\\?"code\\?"\s*:\s*' + _CODE + r"\b"),
-    CodeShape("code-only", r"\bcode\s*[=:]\s*(?P<code>-[12]\d{3})\b"),
-)
+@dataclass(frozen=True)
+class Shapes:
+    """Everything shapes.toml defines, validated."""
 
-# HTTP statuses, tried in order on records; the first match wins.
-HTTP_PATTERNS: tuple[str, ...] = (
-    r"HTTP status is (?P<http>\d{3})",  # hummingbot
-    r"\bbinance(?:us|usdm|coinm)? (?:(?:GET|POST|PUT|DELETE) \S+ )?(?P<http>[1-5]\d\d)\b",  # ccxt
-    r"\b(?P<http>[1-5]\d\d) (?:Client|Server) Error\b",  # requests
-    r"\bClientResponseError: (?P<http>\d{3}),",  # aiohttp
-    r'["\']?\b(?:status|status_code|http_status|statusCode)["\']?\s*[:=]\s*["\']?(?P<http>[1-5]\d\d)\b',
-    r"\bHTTP/\d(?:\.\d)? (?P<http>[1-5]\d\d)\b",
-    r"\bHTTP (?P<http>[1-5]\d\d)\b",
-    r"\b(?P<http>[1-5]\d\d),? (?:Too Many Requests|I'm a teapot|Service Unavailable|Bad Gateway"
-    r"|Gateway Time-?out|Internal Server Error|Forbidden|Unavailable For Legal Reasons|Conflict"
-    r"|Unauthorized|Not Found|Bad Request|Request Timeout)\b",
-)
+    clients: tuple[Shape, ...]
+    codes: tuple[Shape, ...]
+    statuses: tuple[Shape, ...]
+    timestamps: tuple[Shape, ...]
+    phrases: dict[str, int]  # HTTP status phrase → status ("Too Many Requests" → 429)
 
-# ccxt transport failures that carry neither a status nor a code.
-NETWORK_PATTERN = (
-    r"\b(?P<net>RequestTimeout|NetworkError|ExchangeNotAvailable|ReadTimeout|ConnectTimeout"
-    r"|ConnectionError|ServerDisconnectedError)\b[:(]\s*(?:binance(?:us)?\s+)?(?P<netmsg>[^\n]*)"
-)
+    def every(self) -> tuple[Shape, ...]:
+        return self.clients + self.codes + self.statuses + self.timestamps
 
-# Transport failures are only Binance events when the record names Binance (not Telegram's).
-NETWORK_WORDS = (
-    r"RequestTimeout|NetworkError|ExchangeNotAvailable|ReadTimeout|ConnectTimeout|Read timed out"
-    r"|Connection reset by peer|Cannot connect to host|ServerDisconnectedError|ConnectionError"
-)
-BINANCE_CONTEXT = r"(?i)binance"
+    @property
+    def client_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.clients)
 
-# ccxt's message-matched errors print the bare exchange message after the exchange id.
-CCXT_BARE_MSG = r"\b[A-Z][A-Za-z]+: binance(?:us|usdm|coinm)? (?P<msg>[^\n{]+)"
 
-# A record that looks like a Binance error but that no shape above understood.
-UNRECOGNISED_PATTERN = r"(?i)(?:binance\S*[^\n]{0,200}?\b(?:error|exception)\b|\b(?:error|exception)\b[^\n]{0,200}?binance)"
+def _fail(where: str, problem: str) -> ReferenceDataError:
+    return ReferenceDataError(f"{DATA_FILE}: {where}: {problem}")
 
-# Cheap per-line prefilter: a record is examined only if one of its lines matches this.
-# It must match every line that any pattern above could use; precision does not matter, but
-# speed does: every alternative starts with a literal of several characters, so the regex
-# engine can scan for the literals alone (a leading class like [45] would make it crawl).
-PREFILTER = (
-    r"code|Error|error|ERROR|Exception|exception|banned|Failure|failure|Reject|reject|Timeout"
-    r"|timed out|refused|reset by peer|Cannot connect|HTTP(?: status is|/[\d.]+\"? [45]| [45])"
-    r"|tatus[\"']?\s*[:=]\s*[\"']?[45]\d\d|Too Many Requests|I'm a teapot|Service Unavailable"
-    r"|Bad Gateway|Gateway Time|Forbidden|Unavailable For|Conflict|Unauthorized|Not Found"
-    r"|Bad Request|Request Timeout|binance(?:us)? [A-Z]|Insufficient|insufficient balance"
-    r"|Market is closed|Unknown order|would immediately|would trigger|Duplicate order"
-    r"|not supported|restricted location|Order does not exist|', \{|\", \{"
-    r"|Time offset to |system time deviates|Signature for this request|API-key|Timestamp for this"
-    r"|must be less than|listenKey does not|request weight|Too many|IP banned|Invalid symbol|Illegal characters"
-    r"|Precision is over|too much precision|Price \* QTY|message bus|backend server"
-    r"|overloaded|no longer available|has been archived|cancel restrictions|permitted for this"
-    r"|restricted for this|may not place|not correct"
-)
 
-# Clock observations a bot logs (freqtrade): not events, but evidence for the clock_drift finding.
-#   "Time offset to Binance US is 23ms."   "Your system time deviates by -2.7s from the time of …"
-TIME_OFFSET_PATTERN = (
-    r"Time offset to [^\n]*? is (?P<ms>-?\d+(?:\.\d+)?)ms"
-    r"|system time deviates by (?P<s>-?\d+(?:\.\d+)?)s"
-)
+def _expand(pattern: str, fragments: dict[str, str], where: str) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fragments:
+            raise _fail(where, f"unknown token <{name}>")
+        return fragments[name]
 
-# Timestamps at the start of a record's first line.
-TS_PATTERN = (
-    r"^\[?(?P<date>\d{4}-\d\d-\d\d)[T ](?P<time>\d\d:\d\d:\d\d)(?:[.,](?P<frac>\d{1,9}))?"
-    r"\s?(?P<tz>Z|UTC|[+-]\d\d:?\d\d)?"
-)
-# PHP error_log: [05-Nov-2024 16:01:12 UTC]
-PHP_TS_PATTERN = (
-    r"^\[(?P<day>\d\d)-(?P<mon>[A-Z][a-z]{2})-(?P<year>\d{4}) (?P<time>\d\d:\d\d:\d\d)"
-    r"(?: (?P<tz>UTC))?\]"
-)
-EPOCH_PATTERN = r"^\[?(?P<epoch>1\d{9}(?:\.\d{1,6})?|1\d{12})\b"
-JSON_TS_PATTERN = r'^\{.*?"(?:ts|time|timestamp|@timestamp|datetime)"\s*:\s*"?(?P<jts>[^",}]+)'
+    expanded = _TOKEN.sub(sub, pattern)
+    try:
+        re.compile(expanded)
+    except re.error as exc:
+        raise _fail(where, f"bad regex: {exc}") from None
+    return expanded
 
-_QUOTES = r"(?:USDT|USDC|USD|BUSD|BTC|ETH|BNB|DAI|EUR)"
-# The leftmost match names the event's symbol (uppercase only: `symbol=symbol` in a traceback's
-# source line is not a symbol).
-SYMBOL_PATTERNS: tuple[str, ...] = (
-    r"\bsymbol['\"]?\s*[=:]\s*['\"]?(?P<sym>[A-Z][A-Z0-9]{3,13})\b",
-    r"\bmarket (?P<sym>[A-Z0-9]{2,10}/[A-Z0-9]{2,6})\b",
-    r"\b(?P<sym>[A-Z0-9]{2,10}[/-]" + _QUOTES + r")\b",
-    r"\b(?P<sym>[A-Z][A-Z0-9]{1,9}" + _QUOTES + r")\b",
-)
-ENDPOINT_PATTERN = r"(?P<ep>/(?:api|sapi|wapi)/v\d+/[A-Za-z0-9/]*[A-Za-z0-9])"
-RETRY_AFTER_PATTERN = r"(?i)retry-after['\"]?\s*[:=]\s*['\"]?(?P<ra>\d{1,9})(?:\D|\z)"
-USED_WEIGHT_PATTERN = (
-    r"(?i)x-mbx-used-weight(?:-\d+[smhd])?['\"]?\s*[:=]\s*['\"]?(?P<w>\d{1,9})(?:\D|\z)"
-)
-BAN_UNTIL_PATTERN = r"banned until (?P<ban>\d{13})(?:\D|\z)"
 
-# Which library wrote a record: first match wins (freqtrade wraps ccxt, so it comes first).
-CLIENT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("freqtrade", r"\bfreqtrade[.\s]"),
-    ("hummingbot", r"\bhummingbot\.|HTTP status is \d{3}\. Error:"),
-    (
-        "python-binance",
-        r"APIError\(code=|BinanceAPIException|BinanceOrderException|binance\.exceptions",
-    ),
-    (
-        "binance-connector",
-        r"Found error\. status:|binance\.error\.|^\(\d{3}, (?:-?\d+|None), |raw response from server",
-    ),
-    (
-        "binance-sdk",
-        r"binance_common|(?:BadRequest|Unauthorized|Forbidden|NotFound|RateLimitBan|TooManyRequests)Error",
-    ),
-    ("ccxt", r"ccxt\.|\b[A-Z][A-Za-z]+: binance(?:us|usdm|coinm)? "),
-    ("node-binance-api", r"Error: \{\"code\"|body: '\{"),
-    ("binance-api-node", r"Error: [^\n]+\n\s+code: -\d"),
-    ("java", r"com\.binance\.|BinanceApiException"),
-    ("php", r"\[code\]\s*=>"),
-)
+def _samples(row: dict[str, Any], kind: str, where: str) -> tuple[Sample, ...]:
+    raw = row.get("samples", row.get("sample", []))
+    out = []
+    for i, item in enumerate(raw):
+        at = f"{where} sample {i + 1}"
+        if isinstance(item, str):  # a client's sample: only the client is promised
+            out.append(Sample(text=item, fields={}))
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise _fail(at, "needs a text")
+        if kind == "timestamp":
+            when = item.get("ts")
+            if not isinstance(when, str):
+                raise _fail(at, "a time layout's sample needs ts (ISO-8601, or 'none')")
+            if when != "none":
+                try:
+                    datetime.fromisoformat(when.replace("Z", "+00:00"))
+                except ValueError:
+                    raise _fail(at, f"ts {when!r} is not ISO-8601") from None
+            fields = {"ts": None if when == "none" else when}
+            out.append(Sample(text=item["text"], fields=fields, events=0))
+            continue
+        fields = dict(item.get("fields", {}))
+        unknown = sorted(set(fields) - SAMPLE_FIELDS)
+        if unknown:
+            raise _fail(at, f"unknown field(s) {unknown}")
+        if not fields:
+            raise _fail(at, "promises no fields")
+        out.append(Sample(text=item["text"], fields=fields, events=int(item.get("events", 1))))
+    if not out:
+        raise _fail(where, "has no samples")
+    return tuple(out)
 
-# Records whose event only echoes the error the previous event already reported for the same
-# request (same file, same code and msg, ≤ ECHO_SECONDS apart, or ≤ ECHO_LINES lines apart
-# when a time is missing): not a new event.
-#   freqtrade.worker:   "Error: <error>, retrying in 30 seconds..."
-#   binance-connector:  "Found error. …" right after the library's "raw response from server:"
-ECHO_PATTERN = r"retrying in \d+ seconds|Found error\. status:"
-ECHO_SECONDS = 2
-ECHO_LINES = 3
+
+def parse_shapes(text: str) -> Shapes:
+    """Validate the TOML text; every problem names the entry and sample."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail("file", str(exc)) from None
+    fragments = {k: v for k, v in data.get("fragments", {}).items() if isinstance(v, str)}
+    phrases = data.get("status_phrases", {})
+    if not all(isinstance(v, int) and 100 <= v <= 599 for v in phrases.values()):
+        raise _fail("status_phrases", "every phrase needs a status between 100 and 599")
+    longest_first = sorted(phrases, key=lambda p: (-len(p), p))
+    fragments["PHRASE"] = "|".join(re.escape(p).replace("\\ ", " ") for p in longest_first)
+    known = {"fragments", "status_phrases", "client", "code", "status", "timestamp"}
+    if extra := sorted(set(data) - known):
+        raise _fail("file", f"unknown section(s) {extra}")
+    clients = tuple(
+        Shape(
+            kind="client",
+            name=row["name"],
+            client=row["name"],
+            pattern=_expand(row["pattern"], fragments, f"client {row['name']}"),
+            samples=_samples(row, "client", f"client {row['name']}"),
+        )
+        for row in data.get("client", [])
+    )
+    names = {c.name for c in clients} | {"any"}
+    built: dict[str, list[Shape]] = {"code": [], "status": [], "timestamp": []}
+    for kind, rows in built.items():
+        for i, row in enumerate(data.get(kind, [])):
+            where = f"{kind} #{i + 1} {row.get('name', '?')!r}"
+            for key in ("name", "client", "pattern"):
+                if not isinstance(row.get(key), str) or not row[key]:
+                    raise _fail(where, f"missing {key!r}")
+            if row["client"] not in names:
+                raise _fail(where, f"client {row['client']!r} is not a [[client]] (or 'any')")
+            keys = {"name", "client", "pattern", "sample", "status", "anchored"}
+            if extra := sorted(set(row) - keys):
+                raise _fail(where, f"unknown key(s) {extra}")
+            shape = Shape(
+                kind=kind,
+                name=row["name"],
+                client=row["client"],
+                pattern=_expand(row["pattern"], fragments, where),
+                samples=_samples(row, kind, where),
+                status=row.get("status"),
+                anchored=row.get("anchored") is True,
+            )
+            _check_groups(shape, where)
+            rows.append(shape)
+    return Shapes(
+        clients=clients,
+        codes=tuple(built["code"]),
+        statuses=tuple(built["status"]),
+        timestamps=tuple(built["timestamp"]),
+        phrases=dict(phrases),
+    )
+
+
+def _check_groups(shape: Shape, where: str) -> None:
+    groups = shape.groups
+    if shape.kind == "code" and "code" not in groups:
+        raise _fail(where, "a code shape needs a (?P<code>…) group")
+    if shape.kind == "status" and len({"http", "phrase"} & groups) + (shape.status is not None) != 1:
+        raise _fail(where, "a status shape needs one of: (?P<http>…), (?P<phrase>…), status = N")
+    if shape.kind == "timestamp":
+        if extra := sorted(groups - TIME_GROUPS):
+            raise _fail(where, f"unknown time group(s) {extra}")
+        if not ({"epoch", "epoch_ms"} & groups or {"hour", "minute", "second"} <= groups):
+            raise _fail(where, "a time layout needs hour, minute and second (or an epoch)")
+        if "day" in groups and not ({"month", "mon"} & groups):
+            raise _fail(where, "a time layout with a day needs month or mon")
+
+
+@cache
+def load_shapes() -> Shapes:
+    """The shipped shapes, validated once."""
+    text = resources.files("analyzer.extract").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return parse_shapes(text)
+
+
+def layout_regex(layout: Shape) -> str:
+    """A time layout's regex as it runs: from the start of the line, after the prefixes."""
+    lead = "" if layout.anchored else LEAD
+    return f"^{COMPOSE_PREFIX}{lead}(?:{layout.pattern})"
+
+
+@cache
+def line_ts_pattern() -> str:
+    """Does a line start with a time, in any layout? One regex without captures. An indented
+    line counts only with a date right after the indentation (an indented number in a JSON
+    dump is no epoch, an indented '"time": …' key no log line)."""
+    layouts = load_shapes().timestamps
+    every = "|".join(without_names(layout_regex(t)) for t in layouts)
+    dated = "|".join(without_names(t.pattern) for t in layouts if "day" in t.groups)
+    return f"{every}|^[ \t]+(?:{dated})"
+
+
+def without_names(pattern: str) -> str:
+    """The pattern with its named groups made non-capturing (to join many in one regex)."""
+    return _GROUP.sub("(?:", pattern)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
+import polars as pl
+
 from analyzer.reference._classify import classify
 from analyzer.reference._load import load_entries, parse_reference
 from analyzer.reference._model import REASONS, Entry, is_reason, range_category
@@ -17,6 +19,7 @@ __all__ = [
     "is_reason",
     "known_message_regex",
     "lookup",
+    "message_code",
     "parse_reference",
     "range_category",
 ]
@@ -66,10 +69,24 @@ def lookup(query: str) -> list[Entry]:
     ]
 
 
+def message_code(msg: pl.Expr) -> pl.Expr:
+    """The code an exchange message implies on its own (the first matching rule's
+    implied_code); null for messages that arrive under several codes or none."""
+    expr = pl.lit(None, pl.Int64)
+    for entry in reversed([e for e in load_entries() if e.kind == "message" and not e.bare]):
+        expr = pl.when(msg.str.contains(entry.match or "")).then(
+            pl.lit(entry.implied_code, pl.Int64)
+        ).otherwise(expr)
+    return expr
+
+
 @cache
 def known_message_regex() -> str:
-    """One alternation of all message-rule regexes (named groups made non-capturing)."""
+    """One alternation of the regexes of the exchange's messages (named groups made
+    non-capturing); transport-failure rules (`bare`) are not the exchange's and are left out."""
     patterns = (
-        _NAMED_GROUP.sub("(?:", e.match or "") for e in load_entries() if e.kind == "message"
+        _NAMED_GROUP.sub("(?:", e.match or "")
+        for e in load_entries()
+        if e.kind == "message" and not e.bare
     )
     return "|".join(f"(?:{p})" for p in patterns)

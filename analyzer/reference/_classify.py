@@ -161,7 +161,8 @@ def _classify_keys(keys: pl.DataFrame, rules: _Rules) -> pl.DataFrame:
         pl.when(http_5xx).then(pl.lit("execution_unknown")).otherwise(pl.lit("http_error"))
     )
     http_fix = pl.when(http_5xx).then(pl.lit(_HTTP_5XX_FIX)).otherwise(pl.lit(_HTTP_4XX_FIX))
-    default_code = _rule_field(rules.rules, "default_code", msg, pl.Int64())
+    default_code = _rule_field(rules.rules, "implied_code", msg, pl.Int64())
+    implied_status = _rule_field(rules.rules, "status", msg, pl.Int64())
     frame = frame.with_columns(
         pick(
             "category",
@@ -177,6 +178,7 @@ def _classify_keys(keys: pl.DataFrame, rules: _Rules) -> pl.DataFrame:
         .then(default_code)
         .otherwise(pl.col("code"))
         .alias("_code_out"),
+        pl.coalesce(status, pl.when(has_msg).then(implied_status)).alias("_status_out"),
     )
     return frame.with_columns(_winning_status(rules.winners)).drop("_c", "_mi")
 
@@ -209,7 +211,9 @@ def classify(events: pl.DataFrame) -> pl.DataFrame:
     joined = base.join(
         classified, on=list(_KEYS), how="left", nulls_equal=True, maintain_order="left"
     )
-    joined = joined.with_columns(pl.col("_code_out").alias("code"))
+    joined = joined.with_columns(
+        pl.col("_code_out").alias("code"), pl.col("_status_out").alias("http_status")
+    )
     return joined.select(
         *base.columns,
         *(pl.col(name).cast(dtype) for name, dtype in CLASSIFIED_SCHEMA.items()),

@@ -51,6 +51,8 @@ _MESSAGE_KEYS = frozenset(
         "source",
         "note",
         "bare",
+        "status",
+        "implies_code",
     }
 )
 _INHERITED = ("category", "severity", "fix", "source")
@@ -226,6 +228,8 @@ def _message_row(data: Any, index: int, by_code: dict[int, Entry]) -> Entry:
         codes=codes,
         default_code=default_code or None,
         bare=row.flag("bare"),
+        status=row.integer("status"),
+        implies_code=row.data.get("implies_code", True) is not False,
         **fields,
     )
 
@@ -282,7 +286,52 @@ def parse_reference(text: str, origin: str = DATA_FILE) -> tuple[Entry, ...]:
         raise ReferenceDataError(f"{origin}: not valid TOML: {exc}") from None
     except ReferenceDataError as exc:
         raise ReferenceDataError(f"{origin}: {exc}") from None
-    return (*resolved, *rules)
+    return (*resolved, *rules, *_implied_rules(resolved, rules))
+
+
+# A generated rule needs this many literal characters: "Invalid side." is specific enough,
+# a bare "%s" or "Error." is not.
+_MIN_LITERAL = 12
+
+
+def _implied_rules(coded: list[Entry], rules: list[Entry]) -> list[Entry]:
+    """Message rules generated from the code rows' official messages, so that a line that shows
+    only the message ("Invalid symbol.") gets its code (-1121). Only spot codes, only messages
+    no explicit rule matches, and only messages that one code alone sends."""
+    owners: dict[str, set[int]] = {}
+    for entry in coded:
+        for message in entry.message if entry.kind == "code" else ():
+            owners.setdefault(message, set()).add(entry.code or 0)
+    explicit = [re.compile(rule.match or "") for rule in rules]
+    implied: list[Entry] = []
+    for entry in coded:
+        if entry.kind != "code" or not entry.spot or entry.code is None:
+            continue
+        for message in entry.message:
+            pieces = message.split("%s")
+            literal = sum(len(p.strip()) for p in pieces)
+            if (
+                len(owners[message]) > 1
+                or literal < _MIN_LITERAL
+                or any(rule.search(message) for rule in explicit)
+            ):
+                continue
+            pattern = r"[^\n]*?".join(re.escape(p) for p in pieces).replace(r"\ ", " ")
+            implied.append(
+                Entry(
+                    kind="message",
+                    match=pattern,
+                    message=(message,),
+                    codes=(entry.code,),
+                    default_code=entry.code,
+                    category=entry.category,
+                    severity=entry.severity,
+                    fix=entry.fix,
+                    source=entry.source,
+                    reason=entry.reason,
+                )
+            )
+    return implied
 
 
 @cache

@@ -118,11 +118,19 @@ class Entry:
     codes: tuple[int, ...] = ()  # kind "message": codes it arrives under (empty = any)
     default_code: int | None = None  # kind "message": code for message-only events
     bare: bool = False  # kind "message": only when the event has no code and no status
+    status: int | None = None  # kind "message": the HTTP status the message implies (451)
+    implies_code: bool = True  # kind "message": a message-only event takes default_code
 
     def __post_init__(self) -> None:
         for field in ("message", "codes", "yields_to"):
             if not isinstance(getattr(self, field), tuple):
                 raise TypeError(f"Entry.{field} must be a tuple")
+
+    @property
+    def implied_code(self) -> int | None:
+        """The code a message-only event gets: default_code, unless the message arrives
+        under several codes in practice (filter failures: -1013 or -2010)."""
+        return self.default_code if self.implies_code else None
 
     @property
     def label(self) -> str:

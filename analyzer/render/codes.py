@@ -62,8 +62,8 @@ def _codes_text(entry: Entry) -> str:
     codes = ", ".join(str(c) for c in entry.codes) if entry.codes else "any code or none"
     if entry.bare:
         codes = "only without a code and an HTTP status"
-    default = f"; code assumed when only the message is logged: {entry.default_code}"
-    return codes + (default if entry.default_code is not None else "")
+    default = f"; code assumed when only the message is logged: {entry.implied_code}"
+    return codes + (default if entry.implied_code is not None else "")
 
 
 def _detail(entry: Entry) -> list[str]:
