@@ -34,6 +34,11 @@ WHAT: dict[str, tuple[str, str, str]] = {
         "'Market is closed.'",
         "the symbol is not TRADING",
     ),
+    "api_trading_disabled": (
+        "order request",
+        "'Rest API trading is not enabled.'",
+        "the exchange had trading switched off on its API (maintenance)",
+    ),
     "would_match_take": (
         "order",
         "'Order would immediately match and take.'",
@@ -82,6 +87,12 @@ ADVICE = {
         "'Market is closed.': the symbol's status is not TRADING (halted, in a break or "
         "delisted). Check symbols[].status in GET /api/v3/exchangeInfo before ordering, skip "
         "symbols that are not TRADING, and drop delisted pairs from the bot's list."
+    ),
+    "api_trading_disabled": (
+        "'Rest API trading is not enabled.': Binance.US had switched trading off on the REST "
+        "API, as it does during maintenance; no change to the bot fixes it. Pause order "
+        "placement and cancels while it lasts (check GET /sapi/v1/system/status and the "
+        "status page), then re-sync open orders before trading again."
     ),
     "would_match_take": (
         "A LIMIT_MAKER (post-only) order priced at or through the best price on the other "

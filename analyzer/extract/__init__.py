@@ -234,7 +234,7 @@ def _lines_frame(
         src=pl.col("src").repeat_by("n"), line=pl.int_ranges("first", pl.col("first") + pl.col("n"))
     ).explode("src", "line")
     frame = pl.DataFrame({"src": numbered["src"], "text": lines, "line": numbered["line"]})
-    return _unwrap_docker(frame)
+    return _strip_compose(_unwrap_docker(frame))
 
 
 def extract_text(
@@ -251,7 +251,8 @@ def extract_text(
         }
     )
     names = pl.Series("path", [printable(path)], pl.String)
-    return _finish([_events_of(candidate_records(mark_records(_unwrap_docker(frame))), names, options)])
+    records = candidate_records(mark_records(_strip_compose(_unwrap_docker(frame))))
+    return _finish([_events_of(records, names, options)])
 
 
 def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
@@ -266,6 +267,19 @@ def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
         docker_time=pl.when(is_docker).then(pl.col("text").str.json_path_match("$.time")),
         text=pl.when(is_docker & inner.is_not_null()).then(inner).otherwise(pl.col("text")),
     )
+
+
+# docker compose's output: "freqtrade  | 2024-05-03 …", "bot-1  |     at …" (service names are
+# lower case; "INFO | …" is a log layout, not a service).
+_COMPOSE = r"^[a-z0-9][a-z0-9_.-]*\s+\| ?"
+
+
+def _strip_compose(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop docker compose's service-name prefix, so that a traceback's frames are indented
+    again and a record's continuation lines look as the bot wrote them."""
+    if not frame.select(pl.col("text").str.contains(_COMPOSE).any()).item():
+        return frame
+    return frame.with_columns(pl.col("text").str.replace(_COMPOSE, ""))
 
 
 def _events_of(
@@ -301,7 +315,12 @@ def _events_of(
         line=pl.when(pl.col("k") == pl.col("k").min().over("rid"))
         .then(pl.col("line"))
         .otherwise(pl.col("line") + pl.col("k")),
-        body=pl.col("text").str.replace(line_ts_pattern(), ""),
+        # What kind of line the record is: its first line without the time, every token with
+        # a digit in it masked. Two records of one kind are two requests (or retries).
+        clock=_clock(pl.col("head")),
+        template=pl.col("head")
+        .str.replace(line_ts_pattern(), "")
+        .str.replace_all(r"[\w.:/+-]*\d[\w.:/+-]*", "#"),
     )
     events = _with_evidence(events)
     if options.redact:
@@ -314,7 +333,7 @@ def _events_of(
 
 
 # Columns that only the echo merge needs; dropped before events leave extraction.
-_MERGE_COLUMNS = ("line_end", "body", "attempt", "mult")
+_MERGE_COLUMNS = ("line_end", "template", "clock", "method", "attempt", "wrapper", "mult")
 
 
 def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFrame:
@@ -334,6 +353,13 @@ def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFram
         )
         .drop_nulls("offset_ms")
     )
+
+
+def _clock(head: pl.Expr) -> pl.Expr:
+    """Seconds since midnight of the time near the start of a line (any layout, dated or not)."""
+    parts = head.str.extract_groups(r"^[^\n]{0,40}?\b(?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)")
+    h, m, sec = (parts.struct.field(f).cast(pl.Int64, strict=False) for f in ("h", "m", "s"))
+    return h * 3600 + m * 60 + sec
 
 
 def _with_evidence(events: pl.DataFrame) -> pl.DataFrame:
@@ -360,6 +386,11 @@ def _finish(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return events.select(EXTRACTED_SCHEMA.keys())
 
 
+def prev_template(n: int) -> pl.Expr:
+    """The template of the event n rows up, in the same file."""
+    return pl.when(pl.col("path") == pl.col("path").shift(n)).then(pl.col("template").shift(n))
+
+
 def _either(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     """Two values agree: equal, or one of them unknown."""
     return a.eq_missing(b) | a.is_null() | b.is_null()
@@ -384,23 +415,33 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
         .then(code == pcode)
         .otherwise(msg_ok & (said | pl.col("http_status").is_not_null()))
     )
-    close_in_time = pl.when(pl.col("ts").is_not_null() & prev["ts"].is_not_null()).then(
-        (pl.col("ts") - prev["ts"]).dt.total_seconds().is_between(0, patterns.ECHO_SECONDS)
+    timed, ptimed = pl.col("ts").is_not_null(), prev["ts"].is_not_null()
+    clocked, pclocked = pl.col("clock").is_not_null(), prev["clock"].is_not_null()
+    close_in_time = (
+        pl.when(timed & ptimed)
+        .then((pl.col("ts") - prev["ts"]).dt.total_seconds().is_between(0, patterns.ECHO_SECONDS))
+        .when(clocked & pclocked)  # times of day without a date ("[12:00:02 ERR] …")
+        .then((pl.col("clock") - prev["clock"]).is_between(0, patterns.ECHO_SECONDS))
+        .otherwise((timed == ptimed) & (clocked == pclocked))  # an untimed fragment is no echo
     )
+    reach = pl.when(pl.col("wrapper")).then(patterns.WRAPPER_LINES).otherwise(patterns.ECHO_LINES)
     echo = (
         (pl.col("path") == prev["path"])
         & (pl.col("kind") == "api")
         & (prev["kind"] == "api")
         & (pl.col("line") > prev["line_end"])  # another record, not a second error of one
-        & (pl.col("line") - prev["line_end"] <= patterns.ECHO_LINES)
-        & close_in_time.fill_null(True)
+        & (pl.col("line") - prev["line_end"] <= reach)
+        & close_in_time
         & same_error
         & _either(pl.col("http_status"), prev["http_status"])
         & _either(pl.col("symbol"), prev["symbol"])
         & _either(pl.col("endpoint"), prev["endpoint"])
-        & (pl.col("body") != prev["body"])
+        & (pl.col("template") != prev["template"])
         & ~(pl.col("attempt") & prev["attempt"])
+        & _either(pl.col("method"), prev["method"])
     ).fill_null(False)
+    # A, its echo A', then another A: the third is a new request, not an echo of A'.
+    echo = echo & ~(echo.shift(1, fill_value=False) & pl.col("template").eq(prev_template(2)))
     if not events.select(echo.any()).item():
         return events
     coded = pl.col("code").is_not_null()

@@ -285,7 +285,7 @@ def _record_flags(records: pl.DataFrame) -> pl.DataFrame:
         netmsg=text.str.extract(patterns.NETWORK_PATTERN, 2),
         net_word=binance & text.str.contains(patterns.NETWORK_WORDS),
         unrecognised=text.str.contains(patterns.UNRECOGNISED_PATTERN),
-        bare_msg=text.str.extract(patterns.CCXT_BARE_MSG, 1).str.strip_chars(),
+        bare_msg=text.str.extract(patterns.CCXT_BARE_MSG, 1).str.strip_chars(" \t\"'"),
     )
 
 
@@ -297,11 +297,12 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
     statuses = found.filter(pl.col("kind") == "status").filter(
         pl.col("http_str").cast(pl.Int64, strict=False).is_between(400, 599)
     )
-    # A status of another host's request (Telegram's 409, a webhook's 404) is not Binance's.
-    statuses = statuses.join(
-        records.filter(~pl.col("_other_host")).select("rid"), on="rid", how="semi"
-    )
-    said, coded = _message_events(found, _code_events(found))
+    coded = _code_events(found)
+    # A status of another host's request (Telegram's 409, a webhook's 404) is not Binance's;
+    # a status beside a Binance code is that response's, whatever URL it went through.
+    binance_status = ~pl.col("_other_host") | pl.col("rid").is_in(coded["rid"].implode())
+    statuses = statuses.join(records.filter(binance_status).select("rid"), on="rid", how="semi")
+    said, coded = _message_events(found, coded)
     anchors = pl.concat([coded, said], how="vertical_relaxed")
     anchors = _with_status(anchors, statuses)
     alone = _status_events(statuses, anchors["rid"])
@@ -357,7 +358,9 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
             pl.Int64, strict=False
         ),
         ban_until=text.str.extract(patterns.BAN_UNTIL_PATTERN, 1).cast(pl.Int64, strict=False),
-        attempt=pl.col("head").str.contains(patterns.ATTEMPT_PATTERN),
+        attempt=text.str.contains(patterns.ATTEMPT_PATTERN),
+        wrapper=pl.col("head").str.contains(patterns.WRAPPER_PATTERN),
+        method=text.str.extract(patterns.METHOD_PATTERN, 1),
     ).sort("rid", "k", maintain_order=True)
 
 

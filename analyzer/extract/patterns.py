@@ -83,13 +83,21 @@ BAN_UNTIL_PATTERN = r"banned until (?P<ban>\d{13})(?:\D|\z)"
 
 # An event that repeats the error of the event before it, for the same request, is one event
 # with it: the same code (or a message the coded one carries), compatible status, symbol and
-# endpoint, at most ECHO_LINES lines after the earlier record ends and, when both have times,
-# at most ECHO_SECONDS later; the later record's text is not the same as the earlier one's
-# (byte-identical lines at different times are retries).
+# endpoint, on the line right after the earlier record (WRAPPER_LINES for a known wrapper),
+# both with times at most ECHO_SECONDS apart or both without, for the same HTTP method; and
+# the later record is another kind of line than the earlier (two records of one kind are two
+# requests, or retries: "Retrying still for 3 times" and "… 2 times").
 #   freqtrade.worker:   "Error: <error>, retrying in 30 seconds..." after the retrier gave up
 #   binance-connector:  "Found error. …" right after the library's "raw response from server:"
 #   a message-only line and the coded line printed right after it; a status line and its body
 # A retrier's line for one attempt: attempts are separate requests, never echoes of each other.
 ATTEMPT_PATTERN = r"Retrying still for \d+ times|Giving up\.?|retrying \w+\(\) still for \d+ times"
-ECHO_SECONDS = 2
-ECHO_LINES = 1
+# Lines a bot's own wrapper prints about the error it just logged: such a record echoes the
+# error even with a line or two between them ("Giving up retrying: …" in freqtrade 2020).
+WRAPPER_PATTERN = r"retrying in \d+ seconds\.*$|Found error\. status:"
+# The HTTP method of the request a record names: a cancel (DELETE) and a new order (POST) to
+# the same endpoint in the same second are two requests.
+METHOD_PATTERN = r"\b(GET|POST|PUT|DELETE)\s+(?:https?://|/)"
+ECHO_SECONDS = 1  # "within a second": 09:09:35 and 09:09:37 are two requests
+ECHO_LINES = 1  # any other echo starts on the line after the earlier record
+WRAPPER_LINES = 3

@@ -4,14 +4,16 @@ A line that starts with a time (any layout of shapes.toml, indented or not) alwa
 record: a traceback cut off before its exception line ends at the next timed line, and
 indented lines with their own times are records of their own. Any other line *continues* the
 record above it when it is
-- one of the GLUE_LINES lines after a timed line (`… ERROR - Error submitting order …` then
-  `OSError: … HTTP status is 400. Error: {…}`: one record, time from the first line);
+- one of the GLUE_LINES lines after a timed line, or after an indented line that follows one
+  (`… ERROR - Error submitting order …` then `OSError: … HTTP status is 400. Error: {…}`: one
+  record, time from the first line; an exception message that goes on after its traceback);
 - indented (traceback frames, pretty-printed JSON and print_r insides, `code:` lines) or blank;
 - a fragment of a split message (": <msg>"), a quoted body line ("> …", "// …") or a line of
   an HTML error page ("<H1>403 ERROR</H1>");
 - "Traceback (most recent call last):" or a chained-exception sentence
   ("During handling of the above exception…", "The above exception was the direct cause…");
 - a Java exception header followed by "\tat …" frames, or a "Caused by: " line;
+- PHP's "Stack trace:" and its "#0 /path…" frames;
 - a closing bracket line ("}", "]", ")"), or a lone opener ("{", "[", "(", PHP's "Array");
 - the exception line that ends a traceback (the first unindented line after the frames; the
   "Traceback" header may also end a log line, as in freqtrade's "… due to Traceback (most…").
@@ -37,7 +39,7 @@ _HALF = MAX_RECORD_LINES // 2
 _CONTINUES = (
     r"^(?:[ \t\]})]|\z|[\[({]\z|Array\z|> |//|: |<[A-Za-z/!]|Traceback \(most recent call last\)"
     r"|During handling of the above exception|The above exception was the direct cause"
-    r"|Caused by: )"
+    r"|Caused by: |Stack trace:|#\d+ (?:/|\{main\}|\[internal))"
 )
 # A Java exception header (logback/log4j print it unindented right after the log line) is a
 # continuation when stack frames ("\tat …") follow it.
@@ -62,10 +64,16 @@ def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
         next_text = pl.when(pl.col("src").shift(-1) == pl.col("src")).then(next_text)
     java = text.str.contains(_JAVA_EXCEPTION) & next_text.str.contains(r"^\s+at ")
     timed = text.str.contains(line_ts_pattern())
-    last_timed = pl.when(pl.col("_timed")).then(pl.col("_row")).forward_fill()
+    # Glue counts from the last timed or indented line (a traceback's frames keep it going),
+    # and only where the file has had a timed line.
+    anchor = pl.when(pl.col("_timed") | text.str.contains(r"^[ \t]")).then(pl.col("_row"))
+    last_timed = pl.when(pl.col("_timed")).then(pl.col("_row"))
     if "src" in lines.columns:
-        last_timed = last_timed.over("src")
-    glued = (pl.col("_row") - last_timed <= GLUE_LINES).fill_null(False)
+        anchor = anchor.forward_fill().over("src")
+        last_timed = last_timed.forward_fill().over("src")
+    else:
+        anchor, last_timed = anchor.forward_fill(), last_timed.forward_fill()
+    glued = (last_timed.is_not_null() & (pl.col("_row") - anchor <= GLUE_LINES)).fill_null(False)
     marked = lines.with_columns(
         _timed=timed, cand=text.str.contains(PREFILTER), _row=pl.int_range(pl.len(), dtype=pl.Int64)
     )

@@ -46,8 +46,6 @@ TIME_GROUPS = frozenset(
         "epoch_ms",
     }
 )
-# Lines of docker compose carry the service's name first: "freqtrade  | 2024-05-03 …".
-COMPOSE_PREFIX = r"(?:[\w.-]+\s+\|\s+)?"
 # What may stand before a time on its line: a few characters without digits ('time="',
 # "[INFO | ", "Binance-golang ", "> ").
 LEAD = r"(?:[^\d\s][^\d\n]{0,23}?)?"
@@ -235,7 +233,7 @@ def load_shapes() -> Shapes:
 def layout_regex(layout: Shape) -> str:
     """A time layout's regex as it runs: from the start of the line, after the prefixes."""
     lead = "" if layout.anchored else LEAD
-    return f"^{COMPOSE_PREFIX}{lead}(?:{layout.pattern})"
+    return f"^{lead}(?:{layout.pattern})"
 
 
 @cache

@@ -13,6 +13,7 @@ EntryKind = Literal["code", "http", "message"]
 # Fixed reason slugs from docs/CONTRACTS.md; `filter:<NAME>` and `param:<name>` are patterns.
 REASONS: frozenset[str] = frozenset(
     {
+        "api_trading_disabled",
         "clock_ahead",
         "clock_behind",
         "clock_skew",
