@@ -386,6 +386,26 @@ def _finish(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return events.select(EXTRACTED_SCHEMA.keys())
 
 
+def _same_kind(marked: pl.DataFrame) -> pl.Series:
+    """For each row: is its template that of the row before, but for at most one word?
+    ("error sync balances: …" and "error sync orders: …" are two requests of one kind.)"""
+    words = marked.select(
+        _i=pl.int_range(pl.len()),
+        a=pl.col("template").str.split(" "),
+        b=pl.col("_prev").str.split(" "),
+        check=pl.col("_echo"),
+    ).filter(pl.col("check") & (pl.col("a").list.len() == pl.col("b").list.len()))
+    if words.height == 0:
+        return pl.Series("same", [False] * marked.height)
+    differing = (
+        words.explode("a", "b")
+        .group_by("_i")
+        .agg(d=(pl.col("a") != pl.col("b")).sum())
+        .filter(pl.col("d") <= 1)["_i"]
+    )
+    return pl.int_range(marked.height, eager=True).is_in(differing.implode())
+
+
 def prev_template(n: int) -> pl.Expr:
     """The template of the event n rows up, in the same file."""
     return pl.when(pl.col("path") == pl.col("path").shift(n)).then(pl.col("template").shift(n))
@@ -436,21 +456,26 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
         & _either(pl.col("http_status"), prev["http_status"])
         & _either(pl.col("symbol"), prev["symbol"])
         & _either(pl.col("endpoint"), prev["endpoint"])
-        & (pl.col("template") != prev["template"])
         & ~(pl.col("attempt") & prev["attempt"])
         & _either(pl.col("method"), prev["method"])
     ).fill_null(False)
+    marked = events.with_columns(_echo=echo, _prev=prev["template"])
+    marked = marked.with_columns(_echo=pl.col("_echo") & ~_same_kind(marked))
     # A, its echo A', then another A: the third is a new request, not an echo of A'.
-    echo = echo & ~(echo.shift(1, fill_value=False) & pl.col("template").eq(prev_template(2)))
-    if not events.select(echo.any()).item():
+    echo = pl.col("_echo") & ~(
+        pl.col("_echo").shift(1, fill_value=False) & pl.col("template").eq(prev_template(2))
+    )
+    marked = marked.with_columns(_echo=echo.fill_null(False))
+    if not marked["_echo"].any():
         return events
+    echo = pl.col("_echo")
     coded = pl.col("code").is_not_null()
 
     def known(name: str) -> pl.Expr:
         return pl.col(name).drop_nulls().first()
 
     return (
-        events.with_columns(_group=(~echo).cum_sum())
+        marked.with_columns(_group=(~echo).cum_sum())
         .group_by("_group", maintain_order=True)
         .agg(
             *(

@@ -8,8 +8,9 @@ record above it when it is
   (`… ERROR - Error submitting order …` then `OSError: … HTTP status is 400. Error: {…}`: one
   record, time from the first line; an exception message that goes on after its traceback);
 - indented (traceback frames, pretty-printed JSON and print_r insides, `code:` lines) or blank;
-- a fragment of a split message (": <msg>"), a quoted body line ("> …", "// …") or a line of
-  an HTML error page ("<H1>403 ERROR</H1>");
+- a fragment of a split message (": <msg>"), a quoted body line ("> …", "// …"), curl's
+  verbose lines ("> GET …", "< HTTP/1.1 400 …", "* Connected …") or a line of an HTML error
+  page ("<H1>403 ERROR</H1>");
 - "Traceback (most recent call last):" or a chained-exception sentence
   ("During handling of the above exception…", "The above exception was the direct cause…");
 - a Java exception header followed by "\tat …" frames, or a "Caused by: " line;
@@ -37,7 +38,7 @@ _HALF = MAX_RECORD_LINES // 2
 # Continuation lines that need no context: indented or blank, traceback headers and chain
 # sentences, closing brackets, a lone "(".
 _CONTINUES = (
-    r"^(?:[ \t\]})]|\z|[\[({]\z|Array\z|> |//|: |<[A-Za-z/!]|Traceback \(most recent call last\)"
+    r"^(?:[ \t\]})]|\z|[\[({]\z|Array\z|[<>*] |>\z|<\z|//|: |<[A-Za-z/!]|Traceback \(most recent call last\)"
     r"|During handling of the above exception|The above exception was the direct cause"
     r"|Caused by: |Stack trace:|#\d+ (?:/|\{main\}|\[internal))"
 )

@@ -244,7 +244,7 @@ def line_ts_pattern() -> str:
     layouts = load_shapes().timestamps
     every = "|".join(without_names(layout_regex(t)) for t in layouts)
     dated = "|".join(without_names(t.pattern) for t in layouts if "day" in t.groups)
-    return f"{every}|^[ \t]+(?:{dated})"
+    return f"{every}|^[ \t]+[>*|+-]?\\s*(?:{dated})"
 
 
 def without_names(pattern: str) -> str:
