@@ -348,6 +348,7 @@ COVERAGE: dict[str, tuple[dict[str, object], set[str]]] = {
     "order_archived": ({**ORDER, "code": -2026}, {"order_state"}),
     "duplicate_order": ({**ORDER, "code": -2010}, {"order_rejected"}),
     "market_closed": ({**ORDER, "code": -2010}, {"order_rejected"}),
+    "api_trading_disabled": ({**ORDER, "code": -2010}, {"order_rejected"}),
     "would_match_take": ({**ORDER, "code": -2010}, {"order_rejected"}),
     "would_trigger_immediately": ({**ORDER, "code": -2010}, {"order_rejected"}),
     "oco_price_relationship": ({**ORDER, "code": -2010}, {"order_rejected"}),

@@ -22,8 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analyzer import analyze
-from analyzer.extract import ExtractOptions, extract_events, extract_source, extract_text, shapes
+from analyzer.extract import (
+    ExtractOptions,
+    extract_events,
+    extract_source,
+    extract_text,
+    patterns,
+)
 from analyzer.extract.records import _CONTINUES
+from analyzer.extract.shapes import layout_regex, line_ts_pattern, load_shapes
 from analyzer.options import Options
 from analyzer.reference import known_message_regex
 from analyzer.render import Style, renderers
@@ -109,7 +116,8 @@ def _is_junk(line: str) -> bool:
         return False
     probe = pl.Series([text])
     return not (
-        probe.str.contains(_CONTINUES).item() or probe.str.contains(shapes.PREFILTER).item()
+        probe.str.contains(_CONTINUES).item() or probe.str.contains(patterns.PREFILTER).item()
+        or probe.str.contains(line_ts_pattern()).item()
     )
 
 
@@ -274,23 +282,25 @@ def test_splitting_a_log_into_files_changes_nothing(recs: list[str], data) -> No
 
 
 def _regexes() -> dict[str, str]:
-    """Every regex of analyzer/extract/shapes.py (found by walking the module, so a new one is
-    covered without editing this test), the record rule, and the reference message regex."""
+    """Every regex of analyzer/extract/patterns.py (found by walking the module, so a new one is
+    covered without editing this test), every shape of shapes.toml, the record rule, and the
+    reference message regex."""
     found: dict[str, str] = {}
-    for name, value in vars(shapes).items():
+    for name, value in vars(patterns).items():
         if name.startswith("__"):
             continue
         items = value if isinstance(value, tuple) else (value,)
         for i, item in enumerate(items):
             key = f"{name}[{i}]" if isinstance(value, tuple) else name
-            if isinstance(item, shapes.CodeShape):
-                found[f"{key}:{item.name}"] = item.pattern
-            elif (
-                isinstance(item, tuple) and len(item) == 2 and all(isinstance(x, str) for x in item)
-            ):
-                found[f"{key}:{item[0]}"] = "(?m)" + item[1]  # (client, pattern), used multi-line
-            elif isinstance(item, str) and not re.fullmatch(r"[\w .]*", item):
+            if isinstance(item, str) and not re.fullmatch(r"[\w .]*", item):
                 found[key] = item
+    shapes = load_shapes()
+    for shape in shapes.every():
+        pattern = layout_regex(shape) if shape.kind == "timestamp" else shape.pattern
+        found[f"shapes.toml:{shape.kind}:{shape.name}:{len(found)}"] = (
+            "(?m)" + pattern if shape.kind == "client" else pattern
+        )
+    found["shapes.line_ts_pattern"] = line_ts_pattern()
     found["records._CONTINUES"] = _CONTINUES
     found["reference.known_message_regex"] = f"(?P<known>(?:{known_message_regex()})[^\\n\"'{{}}]*)"
     return found
@@ -326,7 +336,7 @@ BUDGET_SECONDS = 2.0  # per regex and input; linear engines take milliseconds fo
 
 
 def test_the_regex_list_is_complete() -> None:
-    assert len([k for k in REGEXES if k.startswith("CODE_SHAPES")]) == len(shapes.CODE_SHAPES)
+    assert len([k for k in REGEXES if k.startswith("shapes.toml:")]) == len(load_shapes().every())
     assert len(REGEXES) > 40
 
 

@@ -94,7 +94,7 @@ _LINES_SCHEMA: dict[str, pl.DataType] = {
     "src": pl.Int64(),
     "text": pl.String(),
     "line": pl.Int64(),
-    "docker_time": pl.String(),
+    "outer_time": pl.String(),
 }
 
 
@@ -118,7 +118,7 @@ def _extract(
     for batch in _line_batches(sources, coverage, options.max_line_bytes, chunk_bytes):
         # Copied out as Python strings: a slice of the batch would keep all of it in memory.
         for part in (batch.head(SPAN_SAMPLE_LINES), batch.tail(SPAN_SAMPLE_LINES)):
-            samples.extend(part.select("text", "docker_time").iter_rows())
+            samples.extend(part.select("text", "outer_time").iter_rows())
         frame = pl.concat([tail, batch], how="vertical") if tail.height else batch
         complete, tail_marked = split_tail(mark_records(frame))
         tail = tail_marked.select(*_LINES_SCHEMA)
@@ -135,7 +135,7 @@ def _extract(
         frames.append(_events_of(pl.concat(pending), names, options, sink))
     if samples:
         sample = pl.DataFrame(
-            samples, schema={"text": pl.String, "docker_time": pl.String}, orient="row"
+            samples, schema={"text": pl.String, "outer_time": pl.String}, orient="row"
         )
         _sample_times(sample, coverage, options)
     return _finish(frames)
@@ -149,7 +149,7 @@ def _sample_times(sample: pl.DataFrame, coverage: Coverage, options: ExtractOpti
     parsing a time is the costly part, and log lines are in time order)."""
     ts = sample.select(
         ts=pl.coalesce(
-            parse_ts(pl.col("docker_time"), options.tz, options.year),
+            parse_ts(pl.col("outer_time"), options.tz, options.year),
             parse_ts(pl.col("text"), options.tz, options.year),
         )
     )["ts"].drop_nulls()
@@ -160,7 +160,7 @@ def _sample_times(sample: pl.DataFrame, coverage: Coverage, options: ExtractOpti
 def _line_batches(
     sources: list[Source], coverage: Coverage, max_line_bytes: int, chunk_bytes: int
 ) -> Iterator[pl.DataFrame]:
-    """(src, text, line, docker_time) frames of whole lines, about `chunk_bytes` each, read by one
+    """(src, text, line, outer_time) frames of whole lines, about `chunk_bytes` each, read by one
     background thread for all the sources in order."""
 
     def chunks() -> Iterator[tuple[int, bytes]]:
@@ -234,7 +234,7 @@ def _lines_frame(
         src=pl.col("src").repeat_by("n"), line=pl.int_ranges("first", pl.col("first") + pl.col("n"))
     ).explode("src", "line")
     frame = pl.DataFrame({"src": numbered["src"], "text": lines, "line": numbered["line"]})
-    return _strip_compose(_unwrap_docker(frame))
+    return _unwrap_syslog(_strip_compose(_unwrap_docker(frame)))
 
 
 def extract_text(
@@ -251,7 +251,7 @@ def extract_text(
         }
     )
     names = pl.Series("path", [printable(path)], pl.String)
-    records = candidate_records(mark_records(_strip_compose(_unwrap_docker(frame))))
+    records = candidate_records(mark_records(_unwrap_syslog(_strip_compose(_unwrap_docker(frame)))))
     return _finish([_events_of(records, names, options)])
 
 
@@ -259,12 +259,12 @@ def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
     """docker json-file lines {"log":"…\\n","stream":…,"time":…}: keep the log text and time."""
     is_docker = pl.col("text").str.starts_with('{"log":')
     if not frame.select(is_docker.any()).item():
-        return frame.with_columns(docker_time=pl.lit(None, pl.String))
+        return frame.with_columns(outer_time=pl.lit(None, pl.String))
     inner = (
         pl.col("text").str.json_path_match("$.log").str.strip_suffix("\n").str.strip_suffix("\r")
     )
     return frame.with_columns(
-        docker_time=pl.when(is_docker).then(pl.col("text").str.json_path_match("$.time")),
+        outer_time=pl.when(is_docker).then(pl.col("text").str.json_path_match("$.time")),
         text=pl.when(is_docker & inner.is_not_null()).then(inner).otherwise(pl.col("text")),
     )
 
@@ -272,6 +272,24 @@ def _unwrap_docker(frame: pl.DataFrame) -> pl.DataFrame:
 # docker compose's output: "freqtrade  | 2024-05-03 …", "bot-1  |     at …" (service names are
 # lower case; "INFO | …" is a log layout, not a service).
 _COMPOSE = r"^[a-z0-9][a-z0-9_.-]*\s+\| ?"
+
+
+# syslog and journalctl: "Nov 14 05:41:03 host prog[pid]: <the program's line>"
+_SYSLOG = r"^(?P<t>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) [\w.-]+ [\w./@-]+(?:\[\d+\])?: ?"
+
+
+def _unwrap_syslog(frame: pl.DataFrame) -> pl.DataFrame:
+    """Take syslog's time and tag off each line (like docker's): a multi-line message that
+    syslog split into lines folds into one record again; the time stays the line's time."""
+    if not frame.select(pl.col("text").str.contains(_SYSLOG).any()).item():
+        return frame
+    wrapped = pl.col("text").str.contains(_SYSLOG)
+    return frame.with_columns(
+        outer_time=pl.when(wrapped)
+        .then(pl.col("text").str.extract(_SYSLOG, 1))
+        .otherwise(pl.col("outer_time")),
+        text=pl.col("text").str.replace(_SYSLOG, ""),
+    )
 
 
 def _strip_compose(frame: pl.DataFrame) -> pl.DataFrame:
@@ -307,7 +325,7 @@ def _events_of(
     )
     events = events.with_columns(
         ts=pl.coalesce(
-            parse_ts(pl.col("docker_time"), options.tz, options.year),
+            parse_ts(pl.col("outer_time"), options.tz, options.year),
             parse_ts(head_ts, options.tz, options.year),
         ),
         path=names.gather(events["src"]) if "src" in events.columns else pl.lit(names[0]),
@@ -333,7 +351,16 @@ def _events_of(
 
 
 # Columns that only the echo merge needs; dropped before events leave extraction.
-_MERGE_COLUMNS = ("line_end", "template", "clock", "method", "attempt", "wrapper", "mult")
+_MERGE_COLUMNS = (
+    "line_end",
+    "template",
+    "clock",
+    "method",
+    "attempt",
+    "wrapper",
+    "fragment",
+    "mult",
+)
 
 
 def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFrame:
@@ -345,7 +372,7 @@ def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFram
         records.filter(pl.col("text").str.contains(patterns.TIME_OFFSET_PATTERN))
         .select(
             ts=pl.coalesce(
-                parse_ts(pl.col("docker_time"), options.tz, options.year),
+                parse_ts(pl.col("outer_time"), options.tz, options.year),
                 parse_ts(pl.col("head"), options.tz, options.year),
             ),
             # An offset beyond 64 bits of milliseconds (inf, 1e33) is no clock reading: dropped.
@@ -442,14 +469,20 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
         .then((pl.col("ts") - prev["ts"]).dt.total_seconds().is_between(0, patterns.ECHO_SECONDS))
         .when(clocked & pclocked)  # times of day without a date ("[12:00:02 ERR] …")
         .then((pl.col("clock") - prev["clock"]).is_between(0, patterns.ECHO_SECONDS))
-        .otherwise((timed == ptimed) & (clocked == pclocked))  # an untimed fragment is no echo
+        .otherwise(True)
     )
-    reach = pl.when(pl.col("wrapper")).then(patterns.WRAPPER_LINES).otherwise(patterns.ECHO_LINES)
+    # A retrier's attempt is followed by its bookkeeping line ("Giving up retrying: …").
+    reach = (
+        pl.when(pl.col("wrapper") | prev["attempt"])
+        .then(patterns.WRAPPER_LINES)
+        .otherwise(patterns.ECHO_LINES)
+    )
     echo = (
         (pl.col("path") == prev["path"])
         & (pl.col("kind") == "api")
         & (prev["kind"] == "api")
         & (pl.col("line") > prev["line_end"])  # another record, not a second error of one
+        & ~prev["fragment"]  # a traceback cut off at the start of the log echoes nothing
         & (pl.col("line") - prev["line_end"] <= reach)
         & close_in_time
         & same_error

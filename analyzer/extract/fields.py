@@ -275,8 +275,10 @@ def _record_flags(records: pl.DataFrame) -> pl.DataFrame:
     """Record-level facts: does it point at another host, a transport failure, an error word."""
     text = pl.col("text")
     binance = text.str.contains(patterns.BINANCE_CONTEXT)
-    other_host = text.str.contains(patterns.OTHER_HOST) & ~text.str.contains(
-        patterns.BINANCE_HOST
+    hosts = text.str.extract_all(patterns.URL_HOST)
+    foreign = hosts.list.eval(pl.element().str.contains(patterns.NOT_FOREIGN).not_()).list.any()
+    other_host = (text.str.contains(patterns.OTHER_HOST) | foreign.fill_null(False)) & ~(
+        text.str.contains(patterns.BINANCE_HOST)
     )
     return records.with_columns(
         _binance=binance,
@@ -290,7 +292,7 @@ def _record_flags(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
-    """Events of candidate records (rid, line, head, text[, src, docker_time]): one row per
+    """Events of candidate records (rid, line, head, text[, src, outer_time]): one row per
     event, with code_str/msg/http_status/shape/kind/k/mult and the record-level fields."""
     records = _record_flags(records)
     found = mentions(records)
@@ -360,6 +362,7 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
         ban_until=text.str.extract(patterns.BAN_UNTIL_PATTERN, 1).cast(pl.Int64, strict=False),
         attempt=text.str.contains(patterns.ATTEMPT_PATTERN),
         wrapper=pl.col("head").str.contains(patterns.WRAPPER_PATTERN),
+        fragment=pl.col("head").str.contains(r"^[ \t]"),
         method=text.str.extract(patterns.METHOD_PATTERN, 1),
     ).sort("rid", "k", maintain_order=True)
 
@@ -425,26 +428,35 @@ def _layout_ts(head: pl.Expr, layout: Shape, tz: str, year: int) -> pl.Expr:
     ).cast(pl.Int64, strict=False)
     year_expr = part("year") if "year" in groups else pl.lit(year, pl.Int64)
     year_expr = pl.when(year_expr < 100).then(year_expr + 2000).otherwise(year_expr)
-    valid = (
-        month.is_between(1, 12)
-        & part("day").is_between(1, 31)
-        & year_expr.is_between(1970, 2100)
-        & hour.is_between(0, 23)
-        & part("minute").is_between(0, 59)
-        & part("second").is_between(0, 60)
+    day = part("day")
+    # 14/02/2025 in a month-first layout is day first: a "month" over 12 with a day that can
+    # be a month is read the other way round.
+    swap = (month > 12) & (day <= 12)
+    month, day = (
+        pl.when(swap).then(day).otherwise(month),
+        pl.when(swap).then(month).otherwise(day),
     )
-    naive = pl.when(valid).then(
-        pl.datetime(
-            year_expr,
-            month,
-            part("day"),
-            hour,
-            part("minute"),
-            part("second").clip(0, 59),
-            frac,
-            time_unit="us",
-        )
+
+    def two(value: pl.Expr) -> pl.Expr:
+        return value.cast(pl.String).str.pad_start(2, "0")
+
+    # Through a string and a non-strict parse: 2025-02-31 or hour 25 become null, never raise.
+    stamp = pl.concat_str(
+        year_expr.cast(pl.String).str.pad_start(4, "0"),
+        pl.lit("-"),
+        two(month),
+        pl.lit("-"),
+        two(day),
+        pl.lit(" "),
+        two(hour),
+        pl.lit(":"),
+        two(part("minute")),
+        pl.lit(":"),
+        two(part("second").clip(0, 59)),
+        pl.lit("."),
+        frac.cast(pl.String).str.pad_start(6, "0"),
     )
+    naive = stamp.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
     naive = pl.when(naive.is_between(_EARLIEST, _LATEST, closed="left")).then(naive)
     if "tz" not in groups:
         return naive.dt.replace_time_zone(

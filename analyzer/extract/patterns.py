@@ -21,13 +21,18 @@ NETWORK_WORDS = (
     r"|Connection reset by peer|Cannot connect to host|ServerDisconnectedError|ConnectionError"
 )
 BINANCE_CONTEXT = r"(?i)binance"
-# Another host's request (Telegram, Discord, Slack, a webhook, the bot's own web server): its
-# HTTP status is not Binance's, unless the record also names a Binance URL.
+# Another host's request (Telegram, Discord, Slack, a webhook, the bot's own web server, another
+# exchange: a request URL that is not Binance's): its HTTP status is not Binance's, unless the
+# record also names a Binance URL.
 OTHER_HOST = (
     r"(?i)\bapi\.telegram\.org\b|\bdiscord(?:app)?\.com/api|hooks\.slack\.com|telegram\.error"
     r"|\b(?:uvicorn|gunicorn|werkzeug)\b|https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])"
-    r"|for url: https?://"
+    r"|for url: https?://|\b(?:GET|POST|PUT|DELETE|PATCH) https?://"
 )
+# The hosts a record names; any but Binance's and documentation sites (an HTML page's DOCTYPE
+# names w3.org) is another host.
+URL_HOST = r"(?i)\bhttps?://[a-z0-9.-]+"
+NOT_FOREIGN = r"(?i)binance|w3\.org|github|nodejs\.org|python\.org|mozilla\.org"
 BINANCE_HOST = r"(?i)\bhttps?://[a-z0-9.-]*binance[a-z0-9.-]*|\bbinance(?:us|usdm|coinm)? [A-Z]{3,7} "
 
 # ccxt's message-matched errors print the bare exchange message after the exchange id.
@@ -91,7 +96,10 @@ BAN_UNTIL_PATTERN = r"banned until (?P<ban>\d{13})(?:\D|\z)"
 #   binance-connector:  "Found error. …" right after the library's "raw response from server:"
 #   a message-only line and the coded line printed right after it; a status line and its body
 # A retrier's line for one attempt: attempts are separate requests, never echoes of each other.
-ATTEMPT_PATTERN = r"Retrying still for \d+ times|Giving up\.?|retrying \w+\(\) still for \d+ times"
+ATTEMPT_PATTERN = (
+    r"Retrying still for \d+ times|Giving up\.?|retrying \w+\(\) still for \d+ times"
+    r"|\w+\(\) returned exception: "
+)
 # Lines a bot's own wrapper prints about the error it just logged: such a record echoes the
 # error even with a line or two between them ("Giving up retrying: …" in freqtrade 2020).
 WRAPPER_PATTERN = r"retrying in \d+ seconds\.*$|Found error\. status:"

@@ -15,6 +15,8 @@ record above it when it is
   ("During handling of the above exception…", "The above exception was the direct cause…");
 - a Java exception header followed by "\tat …" frames, or a "Caused by: " line;
 - PHP's "Stack trace:" and its "#0 /path…" frames;
+- a bare label line ("ResponseBody:") right after an indented, closing, blank or label line:
+  the next section of one dump (ccxt's verbose output);
 - a closing bracket line ("}", "]", ")"), or a lone opener ("{", "[", "(", PHP's "Array");
 - the exception line that ends a traceback (the first unindented line after the frames; the
   "Traceback" header may also end a log line, as in freqtrade's "… due to Traceback (most…").
@@ -48,6 +50,10 @@ _JAVA_EXCEPTION = r"^(?:[a-z][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)(?::|\z)"
 
 
 _TB_HEAD = "Traceback (most recent call last):"
+_PY_FRAME = r'^\s+File "'  # a Python traceback frame: '  File "/x.py", line 3, in f'
+# A bare label line ("ResponseHeaders:", "ResponseBody:") after an indented or label line: the
+# next section of one dump (ccxt's verbose request and response blocks).
+_LABEL = r"^[A-Za-z][\w ]{0,40}:\z"
 # Lines after a timed line that belong to its record even when nothing else says so.
 GLUE_LINES = 5
 
@@ -78,9 +84,17 @@ def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
     marked = lines.with_columns(
         _timed=timed, cand=text.str.contains(PREFILTER), _row=pl.int_range(pl.len(), dtype=pl.Int64)
     )
-    cont = (text.str.contains(_CONTINUES) | java.fill_null(False) | glued) & ~pl.col("_timed")
+    prev_text = text.shift(1)
+    if "src" in lines.columns:
+        prev_text = pl.when(pl.col("src").shift(1) == pl.col("src")).then(prev_text)
+    label = text.str.contains(_LABEL) & (
+        prev_text.str.contains(r"^[ \t]|^[}\])]") | prev_text.str.contains(_LABEL) | (prev_text == "")
+    ).fill_null(False)
+    cont = (text.str.contains(_CONTINUES) | java.fill_null(False) | glued | label) & ~pl.col(
+        "_timed"
+    )
     marked = marked.with_columns(cont=cont & ~new_file)
-    if marked.select(text.str.contains(_TB_HEAD, literal=True).any()).item():
+    if marked.select(text.str.contains(r'Traceback \(most recent call last\)|^\s+File "').any()).item():
         marked = marked.with_columns(
             cont=(pl.col("cont") | (_traceback_end() & ~pl.col("_timed"))) & ~new_file
         )
@@ -91,18 +105,21 @@ def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
 
 def _traceback_end() -> pl.Expr:
     """The exception line ending a traceback: unindented, right after an indented frame line,
-    with a "Traceback" header more recent than the last line that starts a record."""
+    with a "Traceback" header (or a Python frame line) more recent than the last line that
+    starts a record."""
     text = pl.col("text")
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     tb_head = text.str.ends_with(_TB_HEAD) | text.str.starts_with(_TB_HEAD)
     indented = text.str.starts_with(" ") | text.str.starts_with("\t")
     last_tb = pl.when(tb_head).then(row).forward_fill().shift(1)
+    # A traceback cut off above its header (the log begins inside it) still has frames.
+    last_frame = pl.when(text.str.contains(_PY_FRAME)).then(row).forward_fill().shift(1)
     last_plain = pl.when(~pl.col("cont")).then(row).forward_fill().shift(1)
+    since = last_plain.fill_null(-1)
     return (
         ~pl.col("cont")
         & indented.shift(1, fill_value=False)
-        & last_tb.is_not_null()
-        & (last_tb >= last_plain.fill_null(-1))
+        & ((last_tb >= since).fill_null(False) | (last_frame >= since).fill_null(False))
     )
 
 
@@ -127,7 +144,7 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
                 "line_end": pl.Int64,
                 "head": pl.String,
                 "text": pl.String,
-                "docker_time": pl.String,
+                "outer_time": pl.String,
             }
         )
     carried = [pl.col("src").first()] if "src" in marked.columns else []
@@ -142,13 +159,13 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
             .head(_HALF)
             .append(pl.col("text").slice(_HALF).tail(_HALF))
             .str.join("\n"),
-            docker_time=pl.col("docker_time").first(),
+            outer_time=pl.col("outer_time").first(),
         )
         # New strings, not views into the batch: a view (`first()`) would keep the whole batch's
         # text alive for as long as the record waits for extraction.
         .with_columns(
             head=pl.col("text").str.extract(r"^([^\n]*)", 1),
-            docker_time=pl.col("docker_time") + pl.lit(""),
+            outer_time=pl.col("outer_time") + pl.lit(""),
         )
         .select(
             *(["rid", "src"] if carried else ["rid"]),
@@ -156,6 +173,6 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
             "line_end",
             "head",
             "text",
-            "docker_time",
+            "outer_time",
         )
     )

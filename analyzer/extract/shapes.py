@@ -47,8 +47,8 @@ TIME_GROUPS = frozenset(
     }
 )
 # What may stand before a time on its line: a few characters without digits ('time="',
-# "[INFO | ", "Binance-golang ", "> ").
-LEAD = r"(?:[^\d\s][^\d\n]{0,23}?)?"
+# "[INFO | ", "Binance-golang "); not a quoted line ("< Date: Thu, 16 Nov 2023 …").
+LEAD = r"(?:[^\d\s<>*#\"][^\d\n]{0,23}?)?"
 _TOKEN = re.compile(r"<([A-Z_]+)>")
 _GROUP = re.compile(r"\(\?P<(\w+)>")
 

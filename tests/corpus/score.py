@@ -206,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="list wrong excerpts")
     parser.add_argument("--check", action="store_true", help="fail below the floor")
     parser.add_argument("--raise-floor", action="store_true", help="raise the floor")
+    parser.add_argument("--labels", type=Path, default=LABELS, help="another labels file")
     args = parser.parse_args(argv)
-    tallies = score(load_labels())
+    tallies = score(load_labels(args.labels))
     print(table(tallies))
     if args.verbose:
         for name, tally in tallies.items():
