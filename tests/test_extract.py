@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from analyzer.extract import ExtractOptions, extract_text
+from analyzer.extract.shapes import load_shapes
 from analyzer.schema import EXTRACTED_SCHEMA
 
 
@@ -22,209 +23,32 @@ def ts(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-# (log text, expected fields of its one event). Each shape is written as its library prints it.
-SHAPES = [
-    pytest.param(
-        '2024-03-18 02:10:01,118 - freqtrade.exchange.common - WARNING - get_balances() returned exception: "Could not get balance due to InvalidNonce. Message: binanceus {"code":-1021,"msg":"Timestamp for this request is outside of the recvWindow."}". Retrying still for 3 times.',
-        {
-            "code": -1021,
-            "msg": "Timestamp for this request is outside of the recvWindow.",
-            "client": "freqtrade",
-            "shape": "json",
-            "ts": ts(2024, 3, 18, 2, 10, 1, 118000),
-        },
-        id="freqtrade-retrier",
-    ),
-    pytest.param(
-        "2024-03-18 16:07:29,512 - 7 - hummingbot.core.web_assistant.rest_assistant - ERROR - Error executing request GET https://api.binance.us/api/v3/ticker/price. HTTP status is 503. Error: N/A",
-        {
-            "code": None,
-            "http_status": 503,
-            "client": "hummingbot",
-            "shape": "http",
-            "endpoint": "/api/v3/ticker/price",
-            "ts": ts(2024, 3, 18, 16, 7, 29, 512000),
-        },
-        id="hummingbot-503",
-    ),
-    pytest.param(
-        '2024-03-18 16:07:29,512 - 7 - hummingbot.connector.exchange.binance.binance_exchange.BinanceExchange - NETWORK - Error executing request POST https://api.binance.us/api/v3/order. HTTP status is 400. Error: {"code":-2010,"msg":"Account has insufficient balance for requested action."}',
-        {
-            "code": -2010,
-            "http_status": 400,
-            "client": "hummingbot",
-            "shape": "json",
-            "endpoint": "/api/v3/order",
-        },
-        id="hummingbot-400-json",
-    ),
-    pytest.param(
-        "[2024-05-03T14:02:11.482Z] ERROR bot.market: APIError(code=-1003): Way too much request weight used; IP banned until 1714745231482. Please use WebSocket Streams for live updates to avoid bans.",
-        {
-            "code": -1003,
-            "client": "python-binance",
-            "shape": "python-binance",
-            "ban_until": 1714745231482,
-            "ts": ts(2024, 5, 3, 14, 2, 11, 482000),
-        },
-        id="python-binance-ban",
-    ),
-    pytest.param(
-        "2024-09-12 08:00:03.117 UTC ERROR root: Found error. status: 401, error code: -2015, error message: Invalid API-key, IP, or permissions for action.",
-        {
-            "code": -2015,
-            "http_status": 401,
-            "client": "binance-connector",
-            "shape": "connector",
-            "msg": "Invalid API-key, IP, or permissions for action.",
-            "ts": ts(2024, 9, 12, 8, 0, 3, 117000),
-        },
-        id="connector-found-error",
-    ),
-    pytest.param(
-        "(400, -1121, 'Invalid symbol.', {'Content-Type': 'application/json;charset=UTF-8'}, None)",
-        {
-            "code": -1121,
-            "http_status": 400,
-            "msg": "Invalid symbol.",
-            "client": "binance-connector",
-            "shape": "connector-tuple",
-        },
-        id="connector-tuple",
-    ),
-    pytest.param(
-        "InsufficientFunds: binanceus Account has insufficient balance for requested action.",
-        {
-            "code": None,
-            "msg": "Account has insufficient balance for requested action.",
-            "client": "ccxt",
-            "shape": "message",
-        },
-        id="ccxt-bare-message",
-    ),
-    pytest.param(
-        'ccxt.base.errors.InvalidOrder: binanceus order amount should be evenly divisible by lot size {"code":-1013,"msg":"Filter failure: LOT_SIZE"}',
-        {"code": -1013, "msg": "Filter failure: LOT_SIZE", "client": "ccxt", "shape": "json"},
-        id="ccxt-json",
-    ),
-    pytest.param(
-        'DDoSProtection: binanceus 418 I\'m a teapot {"code":-1003,"msg":"Way too much request weight used; IP banned until 1659146400000. Please use WebSocket Streams for live updates to avoid bans."}',
-        {"code": -1003, "http_status": 418, "client": "ccxt", "ban_until": 1659146400000},
-        id="ccxt-418",
-    ),
-    pytest.param(
-        '2024-07-01T09:00:00.000Z error: Error: {"code":-2010,"msg":"Account has insufficient balance for requested action."}',
-        {"code": -2010, "client": "node-binance-api", "ts": ts(2024, 7, 1, 9)},
-        id="node-v1",
-    ),
-    pytest.param(
-        "{'code': -1021, 'msg': \"Timestamp for this request was 1000ms ahead of the server's time.\"}",
-        {
-            "code": -1021,
-            "msg": "Timestamp for this request was 1000ms ahead of the server's time.",
-            "shape": "dict",
-        },
-        id="dict-repr",
-    ),
-    pytest.param(
-        "code=-2011, msg=Unknown order sent.",
-        {"code": -2011, "msg": "Unknown order sent.", "shape": "kv"},
-        id="kv",
-    ),
-    pytest.param(
-        "Array\n(\n    [code] => -1022\n    [msg] => Signature for this request is not valid.\n)",
-        {
-            "code": -1022,
-            "msg": "Signature for this request is not valid.",
-            "client": "php",
-            "line": 1,
-        },
-        id="php-print-r",
-    ),
-    pytest.param(
-        "com.binance.api.client.exception.BinanceApiException: ERROR: -1013, Filter failure: LOT_SIZE",
-        {"code": -1013, "msg": "Filter failure: LOT_SIZE", "client": "java", "shape": "java"},
-        id="java",
-    ),
-    pytest.param(
-        '{\\"code\\":-1121,\\"msg\\":\\"Invalid symbol.\\"}',
-        {"code": -1121, "msg": "Invalid symbol.", "shape": "json"},
-        id="escaped-json",
-    ),
-    pytest.param(
-        '{\n  "code": -1100,\n  "msg": "Illegal characters found in parameter \'symbol\'; legal range is \'^[A-Z0-9-_.]{1,20}$\'."\n}',
-        {"code": -1100, "shape": "json", "line": 1},
-        id="pretty-json",
-    ),
-    pytest.param(
-        "requests.exceptions.HTTPError: 400 Client Error: Bad Request for url: https://api.binance.us/api/v3/order?symbol=BTCUSD&side=BUY",
-        {
-            "code": None,
-            "http_status": 400,
-            "symbol": "BTCUSD",
-            "endpoint": "/api/v3/order",
-            "shape": "http",
-        },
-        id="requests-httperror",
-    ),
-    pytest.param(
-        'ccxt.base.errors.ExchangeNotAvailable: binance GET https://api.binance.com/api/v3/exchangeInfo 451  {\n  "code": 0,\n  "msg": "Service unavailable from a restricted location according to \'b. Eligibility\' in https://www.binance.com/en/terms. Please contact customer service if you believe you received this message in error."\n}',
-        {"code": None, "http_status": 451, "client": "ccxt", "endpoint": "/api/v3/exchangeInfo"},
-        id="ccxt-451-pretty",
-    ),
-    pytest.param(
-        '{"ts":"2024-05-03T14:05:12.003Z","method":"GET","url":"https://api.binance.us/api/v3/depth?symbol=BTCUSD&limit=1000","status":429,"headers":{"Retry-After":"21","X-MBX-USED-WEIGHT-1M":"1213"},"body":{"code":-1003,"msg":"Too much request weight used; current limit is 1200 request weight per 1 MINUTE."}}',
-        {
-            "code": -1003,
-            "http_status": 429,
-            "retry_after": 21,
-            "used_weight": 1213,
-            "symbol": "BTCUSD",
-            "ts": ts(2024, 5, 3, 14, 5, 12, 3000),
-        },
-        id="jsonl-capture",
-    ),
-    pytest.param(
-        '{"log":"2024-03-18 02:10:01,118 - freqtrade.exchange.common - WARNING - x {\\"code\\":-1021,\\"msg\\":\\"Timestamp for this request is outside of the recvWindow.\\"}\\n","stream":"stderr","time":"2024-03-18T02:10:01.118123456Z"}',
-        {"code": -1021, "client": "freqtrade", "ts": ts(2024, 3, 18, 2, 10, 1, 118123)},
-        id="docker-json-file",
-    ),
-    pytest.param(
-        "Error: Filter failure: PRICE_FILTER\n    code: -1013",
-        {"code": -1013, "msg": "Filter failure: PRICE_FILTER", "client": "binance-api-node"},
-        id="binance-api-node",
-    ),
-    pytest.param(
-        "BadRequestError: (-1121, 'Invalid symbol.')",
-        {"code": -1121, "msg": "Invalid symbol.", "client": "binance-sdk", "shape": "sdk-tuple"},
-        id="binance-sdk",
-    ),
-    pytest.param(
-        "2025-01-20 10:14:03,221 ERROR grid: order failed: RequestTimeout: binanceus POST https://api.binance.us/api/v3/order",
-        {
-            "code": None,
-            "http_status": None,
-            "shape": "message",
-            "endpoint": "/api/v3/order",
-            "msg": "RequestTimeout: binanceus POST https://api.binance.us/api/v3/order",
-        },
-        id="ccxt-timeout",
-    ),
-]
-
-
-@pytest.mark.parametrize(("text", "expected"), SHAPES)
-def test_each_shape_gives_one_exact_event(text: str, expected: dict) -> None:
-    event = one(text)
-    for key, value in expected.items():
-        assert event[key] == value, (key, event)
+# Every shape's samples, with their exact fields, are in analyzer/extract/shapes.toml and are
+# checked by tests/test_shapes.py; these tests are about records, echoes and the schema.
 
 
 def test_schema_is_exact_for_every_shape() -> None:
-    # A plain line between shapes: a lone "{" or "Array" continues the line above it.
-    events = extract_text("\nbot: next\n".join(p.values[0] for p in SHAPES))
+    samples = [s for shape in load_shapes().codes for s in shape.samples]
+    # Neutral timed records between samples: no two samples are adjacent (no echo), and an
+    # untimed sample joins the record of the tick line before it.
+    tick = "2024-01-01 00:00:00,000 INFO bot: tick"
+    events = extract_text(f"\n{tick}\n{tick}\n".join(s.text for s in samples))
     assert dict(events.schema) == EXTRACTED_SCHEMA
-    assert events.height == len(SHAPES)
+    assert events.height == sum(s.events for s in samples)
+
+
+def test_transport_failure_is_kept_but_is_no_api_event() -> None:
+    event = one(
+        "2025-01-20 10:14:03,221 ERROR grid: order failed: RequestTimeout: binanceus POST "
+        "https://api.binance.us/api/v3/order"
+    )
+    assert (event["code"], event["http_status"], event["kind"], event["shape"]) == (
+        None,
+        None,
+        "transport",
+        "network",
+    )
+    assert event["msg"] == "RequestTimeout: POST https://api.binance.us/api/v3/order"
 
 
 def test_traceback_with_logged_error_and_chain_is_one_event() -> None:
@@ -242,12 +66,13 @@ def test_traceback_with_logged_error_and_chain_is_one_event() -> None:
             "Traceback (most recent call last):",
             '  File "y.py", line 4',
             "RuntimeError: APIError(code=-1013): Filter failure: LOT_SIZE",
-            "2024-03-18 02:10:04,000 - bot - INFO - next order",
+            "2024-03-18 02:10:09,000 - bot - INFO - next order",
             "APIError(code=-1013): Filter failure: LOT_SIZE",
         ]
     )
+    # The untimed line after "next order" belongs to that record: its event has its line.
     events = extract_text(log)
-    assert events.select("line", "code").rows() == [(2, -1013), (14, -1013)]
+    assert events.select("line", "code").rows() == [(2, -1013), (13, -1013)]
 
 
 def test_bare_traceback_after_plain_line_starts_at_its_header_record() -> None:
@@ -302,15 +127,21 @@ def test_timestamps_in_every_layout_become_utc() -> None:
         "2024-03-18 02:10:01,118 - x - ERROR - APIError(code=-1000): a": ts(
             2024, 3, 18, 2, 10, 1, 118000
         ),
-        "2024-03-18T02:10:01+02:00 APIError(code=-1000): a": ts(2024, 3, 18, 0, 10, 1),
-        "2024-03-18T02:10:01.5-0130 APIError(code=-1000): a": ts(2024, 3, 18, 3, 40, 1, 500000),
-        "1710727801 APIError(code=-1000): a": ts(2024, 3, 18, 2, 10, 1),
-        "1710727801118 APIError(code=-1000): a": ts(2024, 3, 18, 2, 10, 1, 118000),
-        "2024-13-18 02:10:01 APIError(code=-1000): month 13": None,
-        "APIError(code=-1000): no time": None,
+        "2024-03-18T02:10:01+02:00 APIError(code=-1001): a": ts(2024, 3, 18, 0, 10, 1),
+        "2024-03-18T02:10:01.5-0130 APIError(code=-1002): a": ts(2024, 3, 18, 3, 40, 1, 500000),
+        "1710727801 APIError(code=-1003): a": ts(2024, 3, 18, 2, 10, 1),
+        "1710727801118 APIError(code=-1004): a": ts(2024, 3, 18, 2, 10, 1, 118000),
+        "2024-13-18 02:10:01 APIError(code=-1005): month 13": None,
+        "14/02/2025 09:00:00 APIError(code=-1006): day first": ts(2025, 2, 14, 9),
+        "2025-02-31 09:00:00 APIError(code=-1007): no such day": None,
     }
     events = extract_text("\n".join(cases))
     assert events["ts"].to_list() == list(cases.values())
+
+
+def test_an_untimed_line_after_a_timed_one_takes_its_time() -> None:
+    events = extract_text("2024-03-18 02:10:01,118 - x - INFO - a\nAPIError(code=-1000): no time")
+    assert events.select("line", "ts").rows() == [(1, ts(2024, 3, 18, 2, 10, 1, 118000))]
 
 
 def test_naive_timestamps_use_the_tz_option() -> None:
@@ -332,11 +163,11 @@ def test_truncated_json_still_counts_with_its_code() -> None:
 
 
 def test_mixed_file_keeps_input_order_and_paths() -> None:
-    log = "\n".join(p.values[0] for p in SHAPES[:5])
-    events = extract_text(log, path="bot.log")
+    samples = [shape.samples[0].text for shape in load_shapes().codes[:5]]
+    events = extract_text("\n".join(samples), path="bot.log")
     assert events["path"].unique().to_list() == ["bot.log"]
     assert events["line"].is_sorted()
-    assert events.filter(pl.col("code").is_not_null()).height == 4
+    assert events.filter(pl.col("code").is_not_null()).height == 5
 
 
 @pytest.mark.parametrize(
@@ -351,11 +182,112 @@ def test_mixed_file_keeps_input_order_and_paths() -> None:
             "2024-01-01 00:00:00,000 WARN bot: Invalid API-key, IP, or permissions for action.",
             -2015,
         ),
-        ("2024-01-01 00:00:00,000 WARN bot: Market is closed.", -2010),
+        ("2024-01-01 00:00:00,000 WARN bot: Invalid symbol.", -1121),
+        ("2024-01-01 00:00:00,000 WARN bot: Precision is over the maximum defined for this asset.", -1111),
+        # arrives as -1013 or -2010: the message alone names no code
+        ("2024-01-01 00:00:00,000 WARN bot: Market is closed.", None),
+        ("2024-01-01 00:00:00,000 WARN bot: Filter failure: LOT_SIZE", None),
     ],
 )
-def test_bare_known_message_without_error_words_is_an_event(line: str, code: int) -> None:
+def test_bare_known_message_without_error_words_is_an_event(line: str, code: int | None) -> None:
     from analyzer.reference import classify
 
     events = classify(extract_text(line))
     assert events.select("code", "shape").rows() == [(code, "message")]
+
+
+# --- one event per failed request (corpus_policy.md) ----------------------------------------
+
+
+def rows(text: str, *columns: str) -> list[tuple]:
+    from analyzer.reference import classify
+
+    return classify(extract_text(text)).select(*columns).rows()
+
+
+def test_a_logged_line_and_the_untimed_exception_line_after_it_are_one_event() -> None:
+    log = (
+        "2025-06-02 08:14:09,331 - 1 - hummingbot.strategy - ERROR - Error submitting buy LIMIT "
+        "order for 0.12 SOL-USDT.\n"
+        "OSError: Error executing request POST https://api.binance.us/api/v3/order. HTTP status "
+        'is 400. Error: {"code":-1013,"msg":"Filter failure: LOT_SIZE"}'
+    )
+    assert rows(log, "line", "ts", "symbol", "code", "http_status") == [
+        (1, ts(2025, 6, 2, 8, 14, 9, 331000), "SOLUSDT", -1013, 400)
+    ]
+
+
+def test_fragments_of_one_error_stay_together() -> None:
+    split = "2024-05-01 10:00:00 ERROR bot: order rejected, code -1013\n\n: Filter failure: LOT_SIZE"
+    quoted = 'order response:\n> {\n>   "code": -2010,\n>   "msg": "Account has insufficient balance for requested action."\n> }'
+    assert rows(split, "code", "msg") == [(-1013, "Filter failure: LOT_SIZE")]
+    assert rows(quoted, "line", "code") == [(1, -2010)]
+
+
+def test_indented_lines_with_their_own_times_are_records_of_their_own() -> None:
+    log = (
+        "2024-05-01 10:00:00 worker summary:\n"
+        "    2024-05-01 10:00:01 APIError(code=-1021): Timestamp for this request is outside of the recvWindow.\n"
+        "    2024-05-01 10:00:09 APIError(code=-1021): Timestamp for this request is outside of the recvWindow."
+    )
+    assert rows(log, "line", "code") == [(2, -1021), (3, -1021)]
+
+
+def test_a_message_line_then_its_coded_line_is_one_event_with_both() -> None:
+    log = "ERROR:root:Timestamp for this request is outside of the recvWindow.\n{'code': -1021, 'msg': 'Timestamp for this request is outside of the recvWindow.'}"
+    assert rows(log, "line", "code") == [(1, -1021)]
+
+
+def test_a_status_line_and_the_json_body_after_it_are_one_event() -> None:
+    log = (
+        "2024-05-01 10:00:00.100 WARN http: POST /api/v3/order answered HTTP 400\n"
+        '2024-05-01 10:00:00.101 WARN http: body {"code":-1013,"msg":"Filter failure: PRICE_FILTER"}'
+    )
+    assert rows(log, "line", "code", "http_status") == [(1, -1013, 400)]
+
+
+def test_byte_identical_lines_at_different_times_are_retries() -> None:
+    line = "ERROR bot: APIError(code=-1021): Timestamp for this request is outside of the recvWindow."
+    log = f"2024-05-01 10:00:00,000 {line}\n2024-05-01 10:00:00,400 {line}\n2024-05-01 10:00:03,000 {line}"
+    assert rows(log, "line") == [(1,), (2,), (3,)]
+
+
+def test_the_same_wrapper_for_two_orders_in_one_second_is_two_requests() -> None:
+    log = (
+        "2024-05-01 10:00:00,100 ERROR bot - Failed to cancel order x-AB12 APIError(code=-2011): Unknown order sent.\n"
+        "2024-05-01 10:00:00,300 ERROR bot - Failed to cancel order x-CD34 APIError(code=-2011): Unknown order sent."
+    )
+    assert rows(log, "line") == [(1,), (2,)]
+
+
+def test_a_record_with_two_different_codes_is_two_events() -> None:
+    log = (
+        "2024-05-01 10:00:00 ERROR batch failed: "
+        '[{"code":-1013,"msg":"Filter failure: LOT_SIZE"},{"code":-2010,"msg":"Account has insufficient balance for requested action."}]'
+    )
+    assert rows(log, "code") == [(-1013,), (-2010,)]
+
+
+def test_a_cut_off_traceback_never_swallows_the_next_event() -> None:
+    log = (
+        "2024-05-01 10:00:00 ERROR bot: fetch failed\n"
+        "Traceback (most recent call last):\n"
+        '  File "/srv/bot/run.py", line 12, in poll\n'
+        "2024-05-01 10:00:05 ERROR bot: APIError(code=-1003): Too much request weight used; current limit is 1200 request weight per 1 MINUTE."
+    )
+    assert rows(log, "line", "code") == [(4, -1003)]
+
+
+def test_another_hosts_status_is_not_a_binance_event() -> None:
+    log = (
+        "2024-02-18 10:02:12,301 ERROR send_telegram_message - HTTPError('404 Client Error: Not "
+        "Found for url: https://api.telegram.org/botNone/sendMessage?text=hi')\n"
+        "2024-02-18 10:05:12,301 ERROR hedge - Error fetching data from https://api.crypto.com/v2/"
+        "private/create-order. HTTP status is 400."
+    )
+    assert rows(log, "code", "http_status") == []
+
+
+def test_an_exchange_not_available_wrapper_is_classified_by_the_binance_message() -> None:
+    log = "ccxt.base.errors.ExchangeNotAvailable: binance Rest API trading is not enabled."
+    assert rows(log, "kind", "reason") == [("api", "api_trading_disabled")]

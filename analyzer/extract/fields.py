@@ -82,12 +82,8 @@ def _shape_mentions(records: pl.DataFrame, shape: Shape, order: int, kind: str) 
         return pl.DataFrame(schema=_MENTION_SCHEMA)
     groups = shape.groups
     parts = pl.col("match").str.extract_groups(shape.pattern)
-    if "msg" in groups:
-        msg = parts.struct.field("msg")
-    elif "msg_sq" in groups:
-        msg = pl.coalesce(parts.struct.field("msg_sq"), parts.struct.field("msg_dq"))
-    else:
-        msg = pl.lit(None, _STR)
+    said = [parts.struct.field(g) for g in ("msg_dq", "msg_sq", "msg") if g in groups]
+    msg = pl.coalesce(said) if said else pl.lit(None, _STR)
     if "http" in groups:
         http = parts.struct.field("http")
     elif "phrase" in groups:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -49,6 +49,10 @@ TIME_GROUPS = frozenset(
 # What may stand before a time on its line: a few characters without digits ('time="',
 # "[INFO | ", "Binance-golang "); not a quoted line ("< Date: Thu, 16 Nov 2023 …").
 LEAD = r"(?:[^\d\s<>*#\"][^\d\n]{0,23}?)?"
+# An indented line has its own time when the time (or a short lead) follows the indentation,
+# perhaps after a quote mark (" > 2021-05-02 05:03:05 Error …"); an indented '"time": …' key
+# of a JSON dump is no log line.
+INDENT = r"(?:[ \t]+[>*|+-]?[ \t]*)?"
 _TOKEN = re.compile(r"<([A-Z_]+)>")
 _GROUP = re.compile(r"\(\?P<(\w+)>")
 
@@ -193,11 +197,12 @@ def parse_shapes(text: str) -> Shapes:
                 name=row["name"],
                 client=row["client"],
                 pattern=_expand(row["pattern"], fragments, where),
-                samples=_samples(row, kind, where),
+                samples=(),
                 status=row.get("status"),
                 anchored=row.get("anchored") is True,
             )
             _check_groups(shape, where)
+            shape = replace(shape, samples=_samples(row, kind, where))
             rows.append(shape)
     return Shapes(
         clients=clients,
@@ -232,19 +237,15 @@ def load_shapes() -> Shapes:
 
 def layout_regex(layout: Shape) -> str:
     """A time layout's regex as it runs: from the start of the line, after the prefixes."""
-    lead = "" if layout.anchored else LEAD
-    return f"^{lead}(?:{layout.pattern})"
+    if layout.anchored:
+        return f"^(?:{layout.pattern})"
+    return f"^{INDENT}{LEAD}(?:{layout.pattern})"
 
 
 @cache
 def line_ts_pattern() -> str:
-    """Does a line start with a time, in any layout? One regex without captures. An indented
-    line counts only with a date right after the indentation (an indented number in a JSON
-    dump is no epoch, an indented '"time": …' key no log line)."""
-    layouts = load_shapes().timestamps
-    every = "|".join(without_names(layout_regex(t)) for t in layouts)
-    dated = "|".join(without_names(t.pattern) for t in layouts if "day" in t.groups)
-    return f"{every}|^[ \t]+[>*|+-]?\\s*(?:{dated})"
+    """Does a line start with a time, in any layout? One regex without captures."""
+    return "|".join(without_names(layout_regex(t)) for t in load_shapes().timestamps)
 
 
 def without_names(pattern: str) -> str:
