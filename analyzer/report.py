@@ -9,7 +9,7 @@ import polars as pl
 
 from analyzer.detectors import Finding
 from analyzer.redact import redact_text
-from analyzer.schema import Category, Severity
+from analyzer.schema import Category, EventKind, Severity, api_events
 from analyzer.sources import Coverage
 
 SCHEMA_ID = "bnlog.report/1"
@@ -58,6 +58,22 @@ class CodeRow:
 
 
 @dataclass(frozen=True)
+class OtherRow:
+    """Errors that are not Binance API errors, kept visible: one row per kind and message.
+
+    `kind` is an EventKind other than "api": a transport failure (no response at all) or an
+    error line that names Binance but carries no code, status or known message (a client-side
+    check, a config error)."""
+
+    kind: str
+    count: int
+    message: str
+    first_seen: datetime | None
+    last_seen: datetime | None
+    example: str  # "path:line: raw", redacted like all evidence
+
+
+@dataclass(frozen=True)
 class Timeline:
     """Events per time bucket and category; `bucket` is a size like "15m"."""
 
@@ -83,6 +99,8 @@ class Report:
     redacted: bool = True
     log_first: datetime | None = None  # the log's own time span (all lines, not just events)
     log_last: datetime | None = None
+    other: tuple[OtherRow, ...] = ()  # errors that are not Binance API errors
+    other_count: int = 0  # all of them (`other` lists the most frequent)
 
 
 def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> str:
@@ -102,7 +120,10 @@ def build_report(
     *,
     redacted: bool = True,
 ) -> Report:
-    """Summarise classified events and detector findings into a Report."""
+    """Summarise classified events and detector findings into a Report. Totals, codes and the
+    timeline count Binance API error events; the other errors get a section of their own."""
+    others = events.filter(pl.col("kind") != EventKind.API.value)
+    events = api_events(events)
     first, last = (None, None)
     timed = events.filter(pl.col("ts").is_not_null())
     if timed.height:
@@ -131,6 +152,44 @@ def build_report(
         redacted=redacted,
         log_first=_utc(coverage.first_ts),
         log_last=_utc(coverage.last_ts),
+        other=other_rows(others),
+        other_count=others.height,
+    )
+
+
+MAX_OTHER_ROWS = 10
+
+
+def other_rows(others: pl.DataFrame) -> tuple[OtherRow, ...]:
+    """The most frequent other errors, by kind and message, each with its first example."""
+    if others.height == 0:
+        return ()
+    message = pl.coalesce(pl.col("msg"), pl.col("raw")).str.slice(0, 160)
+    grouped = (
+        others.with_columns(_message=message.fill_null(""))
+        .sort("path", "line")
+        .group_by("kind", "_message")
+        .agg(
+            count=pl.len(),
+            first=pl.col("ts").min(),
+            last=pl.col("ts").max(),
+            path=pl.col("path").first(),
+            line=pl.col("line").first(),
+            raw=pl.col("raw").first(),
+        )
+        .sort(["count", "kind", "_message"], descending=[True, False, False])
+        .head(MAX_OTHER_ROWS)
+    )
+    return tuple(
+        OtherRow(
+            kind=r["kind"],
+            count=r["count"],
+            message=r["_message"],
+            first_seen=_utc(r["first"]),
+            last_seen=_utc(r["last"]),
+            example=f"{r['path']}:{r['line']}: {r['raw'] or ''}",
+        )
+        for r in grouped.iter_rows(named=True)
     )
 
 

@@ -32,6 +32,12 @@ _MAX_INT = 2**62
 # in 2017): they become null, like month 13 or hour 25, and cannot stretch the timeline.
 _EARLIEST, _LATEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
 _STR = pl.String()
+_MAX_REPEAT_LINE = 2000
+# A message is kept to this many characters (a 1 MB line is no message), and a mention is found
+# in its record by its first _FIND_CHARS: a pattern built from a whole 1 MB match would exceed
+# the regex engine's size limit (polars compiles even literal patterns taken from a column).
+MSG_MAX_CHARS = 500
+_FIND_CHARS = 200
 
 _MENTION_SCHEMA: dict[str, pl.DataType] = {
     "rid": pl.Int64(),
@@ -52,7 +58,7 @@ def _unescape(msg: pl.Expr) -> pl.Expr:
 
 def _line_of(match: pl.Expr) -> pl.Expr:
     """The record line (0-based) where `match` first occurs in `text`."""
-    at = pl.col("text").str.find(match, literal=True)
+    at = pl.col("text").str.find(match.str.slice(0, _FIND_CHARS), literal=True)
     before = pl.col("text").cast(pl.Binary).bin.head(at).cast(pl.String)
     return before.str.count_matches("\n", literal=True).cast(pl.Int64)
 
@@ -63,8 +69,11 @@ def _multiplicity(k: pl.Expr) -> pl.Expr:
     line = pl.col("text").str.split("\n").list.get(k, null_on_oob=True)
     pattern = pl.lit("(?m)^") + line.str.escape_regex() + pl.lit("$")
     many = pl.col("text").str.contains("\n", literal=True)
+    # a line too long to be one error printed in a loop is counted once (and its escaped
+    # form would make a regex over the size limit)
+    short = line.str.len_bytes().is_between(1, _MAX_REPEAT_LINE)
     return (
-        pl.when(many & (line.str.len_bytes() > 0))
+        pl.when(many & short)
         .then(pl.col("text").str.count_matches(pattern))
         .otherwise(1)
         .cast(pl.Int64)
@@ -104,7 +113,7 @@ def _shape_mentions(records: pl.DataFrame, shape: Shape, order: int, kind: str) 
         kind=pl.lit(kind),
         order=pl.lit(order, pl.Int64),
         code_str=code,
-        msg=_unescape(msg),
+        msg=_unescape(msg).str.slice(0, MSG_MAX_CHARS),
         http_str=http,
         shape=pl.lit(shape.name if kind == "code" else None, _STR),
         mult=_multiplicity(k),
@@ -129,7 +138,7 @@ def _message_mentions(records: pl.DataFrame) -> pl.DataFrame:
         kind=pl.lit("message"),
         order=pl.lit(0, pl.Int64),
         code_str=pl.lit(None, _STR),
-        msg=pl.col("match").str.strip_chars(),
+        msg=pl.col("match").str.strip_chars().str.slice(0, MSG_MAX_CHARS),
         http_str=pl.lit(None, _STR),
         shape=pl.lit("message"),
         mult=_multiplicity(k),
@@ -166,26 +175,41 @@ def _code_events(found: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _stem(msg: pl.Expr) -> pl.Expr:
+    """A message's first words, without escapes: one message printed two ways compares equal."""
+    return msg.str.replace_all(r"\\", "").str.slice(0, 24)
+
+
 def _message_events(found: pl.DataFrame, coded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Known messages that are errors of their own, and the coded events with the messages
     their record gives them.
 
-    A message in a record that holds a code belongs to that code's error (binance-api-node
-    prints the message, the stack, then `code: -1013`), unless it implies another code than
-    every code of the record. A message-only event per distinct message (or implied code)."""
+    A message in a record that holds a code belongs to that code's error when the coded
+    mention carries it, when it implies that code, or when it implies none and a coded mention
+    has no message of its own (binance-api-node prints the message, the stack, then
+    `code: -1013`). Any other message is an event of its own, one per distinct message (or
+    implied code)."""
     said = found.filter(pl.col("kind") == "message").with_columns(
         m_code=message_code(pl.col("msg"))
     )
     columns = ["rid", "k", "code_str", "msg", "http_str", "shape", "mult"]
     if said.height == 0:
         return said.select(columns), coded
+    number = pl.col("code_str").cast(pl.Int64, strict=False)
+    readable = pl.when(number.is_between(-_MAX_INT, _MAX_INT, closed="none")).then(number)
     per_record = coded.group_by("rid").agg(
-        _codes=pl.col("code_str").cast(pl.Int64, strict=False), _msgs=pl.col("msg")
+        _codes=readable,
+        _msgs=pl.col("msg"),
+        _unreadable=readable.is_null().any(),
+        _msgless=pl.col("msg").is_null().any(),
     )
     said = said.join(per_record, on="rid", how="left")
+    # It implies one of the record's codes; or it implies none and a coded mention lacks its
+    # message; or a code too big to read is there (it may be any code).
     absorbed = pl.col("_codes").is_not_null() & (
-        pl.col("m_code").is_null()
+        (pl.col("m_code").is_null() & pl.col("_msgless"))
         | pl.col("_codes").list.contains(pl.col("m_code"))
+        | pl.col("_unreadable")
     )
     said = said.with_columns(_absorbed=absorbed.fill_null(False))
     # a message carried in a coded mention's own msg is that error too, whatever it implies
@@ -193,7 +217,10 @@ def _message_events(found: pl.DataFrame, coded: pl.DataFrame) -> tuple[pl.DataFr
         said.filter(~pl.col("_absorbed") & pl.col("_codes").is_not_null())
         .select("rid", "msg", "_msgs")
         .explode("_msgs")
-        .filter(pl.col("_msgs").str.contains(pl.col("msg"), literal=True))
+        .filter(
+            pl.col("_msgs").str.contains(pl.col("msg"), literal=True)
+            | (_stem(pl.col("_msgs")) == _stem(pl.col("msg")))
+        )
         .select("rid", "msg")
         .unique()
     )
@@ -283,7 +310,9 @@ def _record_flags(records: pl.DataFrame) -> pl.DataFrame:
         netmsg=text.str.extract(patterns.NETWORK_PATTERN, 2),
         net_word=binance & text.str.contains(patterns.NETWORK_WORDS),
         unrecognised=text.str.contains(patterns.UNRECOGNISED_PATTERN),
-        bare_msg=text.str.extract(patterns.CCXT_BARE_MSG, 1).str.strip_chars(" \t\"'"),
+        bare_msg=text.str.extract(patterns.CCXT_BARE_MSG, 1)
+        .str.strip_chars(" \t\"'")
+        .str.slice(0, MSG_MAX_CHARS),
     )
 
 
@@ -423,11 +452,13 @@ def _layout_ts(head: pl.Expr, layout: Shape, tz: str, year: int) -> pl.Expr:
         else pl.lit("0")
     ).cast(pl.Int64, strict=False)
     year_expr = part("year") if "year" in groups else pl.lit(year, pl.Int64)
-    year_expr = pl.when(year_expr < 100).then(year_expr + 2000).otherwise(year_expr)
+    if "year" in groups:  # "24" is 2024; "0001" stays the year 1 (and so null below)
+        two_digits = parts.struct.field("year").str.len_chars() == 2
+        year_expr = pl.when(two_digits).then(year_expr + 2000).otherwise(year_expr)
     day = part("day")
-    # 14/02/2025 in a month-first layout is day first: a "month" over 12 with a day that can
-    # be a month is read the other way round.
-    swap = (month > 12) & (day <= 12)
+    # 14/02/2025 in a month-first layout that allows it (swap = true) is day first; in any
+    # other layout an impossible month stays impossible (null), never guessed.
+    swap = (month > 12) & (day <= 12) & pl.lit(layout.day_first_if_needed)
     month, day = (
         pl.when(swap).then(day).otherwise(month),
         pl.when(swap).then(month).otherwise(day),

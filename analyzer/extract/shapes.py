@@ -52,7 +52,7 @@ LEAD = r"(?:[^\d\s<>*#\"][^\d\n]{0,23}?)?"
 # An indented line has its own time when the time (or a short lead) follows the indentation,
 # perhaps after a quote mark (" > 2021-05-02 05:03:05 Error …"); an indented '"time": …' key
 # of a JSON dump is no log line.
-INDENT = r"(?:[ \t]+[>*|+-]?[ \t]*)?"
+INDENT = r"[ \t]+[>*|+-]?[ \t]*"
 _TOKEN = re.compile(r"<([A-Z_]+)>")
 _GROUP = re.compile(r"\(\?P<(\w+)>")
 
@@ -77,6 +77,7 @@ class Shape:
     samples: tuple[Sample, ...]
     status: int | None = None  # a status wording without its number gives this status
     anchored: bool = False  # a time layout only at the very start of a line (epoch numbers)
+    day_first_if_needed: bool = False  # month first, but a "month" over 12 is the day (14/02)
 
     @property
     def groups(self) -> frozenset[str]:
@@ -189,7 +190,7 @@ def parse_shapes(text: str) -> Shapes:
                     raise _fail(where, f"missing {key!r}")
             if row["client"] not in names:
                 raise _fail(where, f"client {row['client']!r} is not a [[client]] (or 'any')")
-            keys = {"name", "client", "pattern", "sample", "status", "anchored"}
+            keys = {"name", "client", "pattern", "sample", "status", "anchored", "swap"}
             if extra := sorted(set(row) - keys):
                 raise _fail(where, f"unknown key(s) {extra}")
             shape = Shape(
@@ -200,6 +201,7 @@ def parse_shapes(text: str) -> Shapes:
                 samples=(),
                 status=row.get("status"),
                 anchored=row.get("anchored") is True,
+                day_first_if_needed=row.get("swap") is True,
             )
             _check_groups(shape, where)
             shape = replace(shape, samples=_samples(row, kind, where))
@@ -239,7 +241,7 @@ def layout_regex(layout: Shape) -> str:
     """A time layout's regex as it runs: from the start of the line, after the prefixes."""
     if layout.anchored:
         return f"^(?:{layout.pattern})"
-    return f"^{INDENT}{LEAD}(?:{layout.pattern})"
+    return f"^(?:{INDENT}|{LEAD})(?:{layout.pattern})"
 
 
 @cache

@@ -67,6 +67,20 @@ def report_dict(report: Report) -> dict[str, object]:
         },
         "warnings": list(report.warnings),
         "redacted": report.redacted,
+        "other_errors": {
+            "count": report.other_count,
+            "top": [
+                {
+                    "kind": row.kind,
+                    "count": row.count,
+                    "message": row.message,
+                    "first_seen": iso(row.first_seen),
+                    "last_seen": iso(row.last_seen),
+                    "example": row.example,
+                }
+                for row in report.other
+            ],
+        },
     }
 
 

@@ -6,6 +6,7 @@ from analyzer.render import DEFAULT_STYLE, Style
 from analyzer.render.chart import render_chart
 from analyzer.render.json import iso
 from analyzer.render.text import (
+    OTHER_KIND,
     VERDICT_TEXT,
     code_label,
     details_line,
@@ -89,6 +90,20 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     else:
         out.append("No Binance error events found.")
     out.append("")
+    if report.other_count:
+        out.append(f"## Other errors ({report.other_count}, not Binance API errors)")
+        out.append("")
+        out.append("| count | kind | message | first example |")
+        out.append("|---:|---|---|---|")
+        for row in report.other:
+            out.append(
+                f"| {row.count} | {OTHER_KIND.get(row.kind, row.kind)} | "
+                f"{_cell(one_line(row.message, 120))} | {_code(one_line(row.example, 160))} |"
+            )
+        listed = sum(row.count for row in report.other)
+        if listed < report.other_count:
+            out.append(f"| {report.other_count - listed} | and more | | |")
+        out.append("")
     out.append("## Coverage")
     out.append("")
     out.append(

@@ -134,6 +134,7 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
                 )
             out.append("")
     out.extend(_codes(report, style, width))
+    out.extend(_other(report, style, width))
     out.extend(_coverage(report, style))
     return "\n".join(out).rstrip() + "\n"
 
@@ -189,6 +190,28 @@ def _codes(report: Report, style: Style, width: int) -> list[str]:
         )
         if row.fix:
             out.extend(_wrap(first_sentence(row.fix), width, " " * 10))
+    out.append("")
+    return out
+
+
+OTHER_KIND = {
+    "transport": "no response (timeout, reset, DNS)",
+    "unrecognised": "names Binance, no code or status",
+}
+
+
+def _other(report: Report, style: Style, width: int) -> list[str]:
+    """Errors that are not Binance API errors: not in the codes or the totals, not hidden."""
+    if not report.other_count:
+        return []
+    out = [paint(f"Other errors ({report.other_count}, not Binance API errors)", "bold", style)]
+    for row in report.other:
+        label = OTHER_KIND.get(row.kind, row.kind)
+        out.append(f"  {row.count:>6}  {label}: " + one_line(row.message, max(20, width - 50)))
+        out.append("          " + paint(one_line(row.example, max(20, width - 10)), "dim", style))
+    listed = sum(row.count for row in report.other)
+    if listed < report.other_count:
+        out.append(f"          and {report.other_count - listed} more")
     out.append("")
     return out
 
