@@ -264,8 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.message = redact_text(exc.message)
-        exc.show()
+        click.echo(f"Error: {redact_text(exc.format_message())}", err=True)
         sys.exit(ExitCode.USAGE)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -261,8 +261,10 @@ def timeline(events: pl.DataFrame) -> Timeline:
         0
     )
     span = last - first
-    name, size = next(((n, s) for n, s in BUCKETS if span / s < MAX_BUCKETS), (None, None))
-    if size is None:  # a span of years: whole days per bucket, still at most MAX_BUCKETS
+    fits = [(n, s) for n, s in BUCKETS if span / s < MAX_BUCKETS]
+    if fits:
+        name, size = fits[0]
+    else:  # a span of years: whole days per bucket, still at most MAX_BUCKETS
         days = int(span / timedelta(days=1)) // (MAX_BUCKETS - 1) + 1
         name, size = f"{days}d", timedelta(days=days)
 
@@ -286,7 +288,7 @@ def timeline(events: pl.DataFrame) -> Timeline:
     categories = sorted(c for c in full.columns if c != "start")
     return Timeline(
         bucket=name,
-        starts=tuple(_utc(v) for v in full["start"].to_list()),
+        starts=tuple(v.astimezone(UTC) for v in full["start"].to_list()),
         series={c: tuple(int(v) for v in full[c].to_list()) for c in categories},
         untimed=untimed,
     )

@@ -183,7 +183,10 @@ def test_mixed_file_keeps_input_order_and_paths() -> None:
             -2015,
         ),
         ("2024-01-01 00:00:00,000 WARN bot: Invalid symbol.", -1121),
-        ("2024-01-01 00:00:00,000 WARN bot: Precision is over the maximum defined for this asset.", -1111),
+        (
+            "2024-01-01 00:00:00,000 WARN bot: Precision is over the maximum defined for this asset.",
+            -1111,
+        ),
         # arrives as -1013 or -2010: the message alone names no code
         ("2024-01-01 00:00:00,000 WARN bot: Market is closed.", None),
         ("2024-01-01 00:00:00,000 WARN bot: Filter failure: LOT_SIZE", None),
@@ -218,7 +221,9 @@ def test_a_logged_line_and_the_untimed_exception_line_after_it_are_one_event() -
 
 
 def test_fragments_of_one_error_stay_together() -> None:
-    split = "2024-05-01 10:00:00 ERROR bot: order rejected, code -1013\n\n: Filter failure: LOT_SIZE"
+    split = (
+        "2024-05-01 10:00:00 ERROR bot: order rejected, code -1013\n\n: Filter failure: LOT_SIZE"
+    )
     quoted = 'order response:\n> {\n>   "code": -2010,\n>   "msg": "Account has insufficient balance for requested action."\n> }'
     assert rows(split, "code", "msg") == [(-1013, "Filter failure: LOT_SIZE")]
     assert rows(quoted, "line", "code") == [(1, -2010)]
@@ -247,7 +252,9 @@ def test_a_status_line_and_the_json_body_after_it_are_one_event() -> None:
 
 
 def test_byte_identical_lines_at_different_times_are_retries() -> None:
-    line = "ERROR bot: APIError(code=-1021): Timestamp for this request is outside of the recvWindow."
+    line = (
+        "ERROR bot: APIError(code=-1021): Timestamp for this request is outside of the recvWindow."
+    )
     log = f"2024-05-01 10:00:00,000 {line}\n2024-05-01 10:00:00,400 {line}\n2024-05-01 10:00:03,000 {line}"
     assert rows(log, "line") == [(1,), (2,), (3,)]
 

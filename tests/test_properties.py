@@ -29,6 +29,7 @@ from analyzer.extract import (
     extract_text,
     patterns,
 )
+from analyzer.extract.fields import mentions
 from analyzer.extract.records import _CONTINUES
 from analyzer.extract.shapes import layout_regex, line_ts_pattern, load_shapes
 from analyzer.options import Options
@@ -56,17 +57,18 @@ POOL = [
     '2024-03-18 02:10:01,118 - freqtrade.exchange.common - WARNING - binanceus {"code":-1021,"msg":"Timestamp for this request is outside of the recvWindow."}',
     "2024-03-18 02:11:02,000 ERROR bot.market: APIError(code=-2010): Account has insufficient balance for requested action.",
     "2024-03-18 02:12:03,512 - 7 - hummingbot.core.web_assistant.rest_assistant - ERROR - Error executing request GET https://api.binance.us/api/v3/ticker/price. HTTP status is 503. Error: N/A",
-    "(400, -1121, 'Invalid symbol.', {'Content-Type': 'application/json;charset=UTF-8'}, None)",
-    "InsufficientFunds: binanceus Account has insufficient balance for requested action.",
-    "{'code': -1021, 'msg': \"Timestamp for this request was 1000ms ahead of the server's time.\"}",
-    "2024-11-05 16:00:09 WARN legacy-bot: cancel failed code=-2011, msg=Unknown order sent.",
+    "2024-03-18 02:13:00,000 ERROR pnl: (400, -1121, 'Invalid symbol.', {'Content-Type': 'application/json;charset=UTF-8'}, None)",
+    "2024-03-18 02:13:30,000 ERROR grid: MarketClosed: binanceus Market is closed.",
+    "2024-03-18 02:14:00,000 ERROR sync: {'code': -1102, 'msg': \"Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.\"}",
+    "2024-11-05 16:00:09 WARN legacy-bot: cancel failed code=-2013, msg=Order does not exist.",
     "[05-Nov-2024 16:01:12 UTC] PHP Notice:  binance api error for ETHUSD, response:\n"
     "Array\n(\n    [code] => -1022\n    [msg] => Signature for this request is not valid.\n)",
-    "com.binance.api.client.exception.BinanceApiException: ERROR: -1013, Filter failure: LOT_SIZE",
+    "2024-03-18 02:15:00,000 ERROR [main] OrderService - order failed\n"
+    "com.binance.api.client.exception.BinanceApiException: ERROR: -1111, Precision is over the maximum defined for this asset.",
     '2024-03-18 02:30:00,000 ERROR response:\n{\n  "code": -1100,\n  "msg": "Illegal characters found in parameter \'symbol\'."\n}',
-    "requests.exceptions.HTTPError: 429 Client Error: Too Many Requests for url: https://api.binance.us/api/v3/order",
+    "2024-03-18 02:16:00,000 ERROR bot: requests.exceptions.HTTPError: 429 Client Error: Too Many Requests for url: https://api.binance.us/api/v3/order",
     "2024-07-01T09:00:00.000Z error: Error: Filter failure: PRICE_FILTER\n    code: -1013",
-    '{"log":"2024-03-18 02:10:05,000 - freqtrade - WARNING - binanceus {\\"code\\":-1013,\\"msg\\":\\"Filter failure: NOTIONAL\\"}\\n","stream":"stderr","time":"2024-03-18T02:10:05.123Z"}',
+    '{"log":"2024-03-18 02:10:05,000 - freqtrade - WARNING - binanceus {\\"code\\":-1015,\\"msg\\":\\"Too many new orders; current limit is 50 orders per 10 SECOND.\\"}\\n","stream":"stderr","time":"2024-03-18T02:10:05.123Z"}',
     "2024-03-18 02:20:00,000 - bot - ERROR - order failed\n"
     "Traceback (most recent call last):\n"
     '  File "/bot/main.py", line 10, in place\n'
@@ -86,9 +88,12 @@ POOL = [
     '  File "/bot/main.py", line 22, in cancel\n'
     "    raise RuntimeError('cancel failed')\n"
     "RuntimeError: cancel failed",
-    "ccxt.base.errors.RequestTimeout: binanceus GET https://api.binance.us/api/v3/depth request timeout (10000 ms)",
-    "BadRequestError: (-1121, 'Invalid symbol.')",
+    "2024-03-18 02:22:00,000 ERROR depth: ccxt.base.errors.RequestTimeout: binanceus GET https://api.binance.us/api/v3/depth request timeout (10000 ms)",
+    "2024-03-18 02:23:00,000 ERROR sdk: BadRequestError: (-1106, \"Parameter 'timeInForce' sent when not required.\")",
 ]
+# Every record above starts with its own time, and no two can be one request (each has its own
+# error, and their times are seconds apart): junk, chunks and file splits cannot fold them
+# together or move their times.
 # Not events, but lines bots write around them.
 QUIET = [
     "2024-03-18 02:14:00,000 - freqtrade.worker - INFO - Bot heartbeat. PID=4242, version='2024.3'",
@@ -115,10 +120,14 @@ def _is_junk(line: str) -> bool:
     ):
         return False
     probe = pl.Series([text])
-    return not (
-        probe.str.contains(_CONTINUES).item() or probe.str.contains(patterns.PREFILTER).item()
+    if (
+        probe.str.contains(_CONTINUES).item()
+        or probe.str.contains(patterns.PREFILTER).item()
         or probe.str.contains(line_ts_pattern()).item()
-    )
+    ):
+        return False
+    # nor any code, status or message that a record it is glued to would then hold
+    return mentions(pl.DataFrame({"rid": [0], "text": [text]})).height == 0
 
 
 junk_text = st.text(

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from test_extract import SHAPES
 
 from analyzer.cli import main
+from analyzer.extract.shapes import load_shapes
 
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
@@ -39,7 +39,9 @@ SECRET_LINES = [
 
 @pytest.fixture
 def log(tmp_path: Path) -> Path:
-    lines = [p.values[0] for p in SHAPES] + SECRET_LINES
+    shapes = load_shapes()
+    samples = [s.text for shape in (*shapes.codes, *shapes.statuses) for s in shape.samples]
+    lines = samples + SECRET_LINES
     path = tmp_path / "bot.log"
     path.write_text("\nbot: next\n".join(lines) + "\n")
     return path

@@ -73,9 +73,7 @@ def test_every_client_sample_names_its_client(shape: Shape, sample) -> None:
     assert events["client"].to_list() == [shape.name]
 
 
-@pytest.mark.parametrize(
-    ("shape", "sample"), [*EVENT_SAMPLES, *CLIENT_SAMPLES, *TIME_SAMPLES]
-)
+@pytest.mark.parametrize(("shape", "sample"), [*EVENT_SAMPLES, *CLIENT_SAMPLES, *TIME_SAMPLES])
 def test_every_sample_passes_the_prefilter_or_is_a_time_line(shape: Shape, sample) -> None:
     lines = pl.Series(sample.text.split("\n"))
     if shape.kind == "timestamp":
@@ -112,7 +110,10 @@ def test_the_required_time_layouts_are_there() -> None:
             lambda t: t.replace("BinanceOrderException)\\(code=<CODE>", "X)\\(code=<NOPE>"),
             "unknown token <NOPE>",
         ),
-        (lambda t: t + '\n[[code]]\nname = "x"\nclient = "any"\npattern = "x"\n', "needs a (?P<code>"),
+        (
+            lambda t: t + '\n[[code]]\nname = "x"\nclient = "any"\npattern = "x"\n',
+            "needs a (?P<code>",
+        ),
         (
             lambda t: t + '\n[[code]]\nname = "x"\nclient = "ghost"\npattern = "(?P<code>-1)"\n',
             "is not a [[client]]",

@@ -74,7 +74,7 @@ class IpBan:
         title = f"IP banned{_times(windows.height)}"
         if banned_s:
             total = " in total" if windows.height > 1 else ""
-            title += f" for {duration_text(banned_s)}{total}"
+            title += f" for {duration_text(float(banned_s))}{total}"
         title += when(first, last)
         if during:
             title += f"; {plural(during, 'request')} sent during a ban"

@@ -71,7 +71,7 @@ WHAT: dict[str, tuple[str, str, str]] = {
     ),
 }
 REASONS = tuple(WHAT)
-CANCEL_REPLACE_MEANING = {
+CANCEL_REPLACE_MEANING: dict[tuple[int, ...], str] = {
     (-2021,): "the cancel or the new order failed, not both (-2021)",
     (-2022,): "both the cancel and the new order failed (-2022)",
 }
@@ -160,7 +160,7 @@ class OrderRejected:
         noun, label, meaning = WHAT[reason]
         codes = codes_of(group)
         if reason == "cancel_replace_failed":
-            meaning = CANCEL_REPLACE_MEANING.get(codes, meaning)
+            meaning = CANCEL_REPLACE_MEANING.get(codes[:1] if len(codes) == 1 else (), meaning)
         by_symbol = value_counts(group, "symbol")
         on = f" on {listing(by_symbol)}" if by_symbol else ""
         verb = "failed" if reason == "cancel_replace_failed" else "rejected"

@@ -19,6 +19,7 @@ error; they are kept apart from API events by `kind` (schema.EventKind).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -91,8 +92,8 @@ def _shape_mentions(records: pl.DataFrame, shape: Shape, order: int, kind: str) 
         return pl.DataFrame(schema=_MENTION_SCHEMA)
     groups = shape.groups
     parts = pl.col("match").str.extract_groups(shape.pattern)
-    said = [parts.struct.field(g) for g in ("msg_dq", "msg_sq", "msg") if g in groups]
-    msg = pl.coalesce(said) if said else pl.lit(None, _STR)
+    quoted = [parts.struct.field(g) for g in ("msg_dq", "msg_sq", "msg") if g in groups]
+    msg = pl.coalesce(quoted) if quoted else pl.lit(None, _STR)
     if "http" in groups:
         http = parts.struct.field("http")
     elif "phrase" in groups:
@@ -265,8 +266,10 @@ def _with_status(anchors: pl.DataFrame, statuses: pl.DataFrame) -> pl.DataFrame:
     if statuses.height == 0 or anchors.height == 0:
         return anchors
     nearest = statuses.select("rid", "k", near=pl.col("http_str")).sort("rid", "k")
-    joined = anchors.with_columns(_row=pl.int_range(pl.len())).sort("k").join_asof(
-        nearest.sort("k"), on="k", by="rid", strategy="nearest", check_sortedness=False
+    joined = (
+        anchors.with_columns(_row=pl.int_range(pl.len()))
+        .sort("k")
+        .join_asof(nearest.sort("k"), on="k", by="rid", strategy="nearest", check_sortedness=False)
     )
     return (
         joined.sort("_row")
@@ -381,9 +384,7 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
         endpoint=text.str.extract(patterns.ENDPOINT_PATTERN, 1),
         client=_client(),
         retry_after=text.str.extract(patterns.RETRY_AFTER_PATTERN, 1).cast(pl.Int64, strict=False),
-        used_weight=text.str.extract(patterns.USED_WEIGHT_PATTERN, 1).cast(
-            pl.Int64, strict=False
-        ),
+        used_weight=text.str.extract(patterns.USED_WEIGHT_PATTERN, 1).cast(pl.Int64, strict=False),
         ban_until=text.str.extract(patterns.BAN_UNTIL_PATTERN, 1).cast(pl.Int64, strict=False),
         attempt=text.str.contains(patterns.ATTEMPT_PATTERN),
         wrapper=pl.col("head").str.contains(patterns.WRAPPER_PATTERN),
@@ -394,15 +395,13 @@ def extract_fields(records: pl.DataFrame) -> pl.DataFrame:
 
 def _first(regexes: tuple[str, ...], name: str) -> pl.Expr:
     """The named group of the leftmost match among the patterns (earlier pattern on a tie)."""
-    parts = [
-        f"(?:{p.replace(f'(?P<{name}>', f'(?P<{name}__{i}>')})" for i, p in enumerate(regexes)
-    ]
+    parts = [f"(?:{p.replace(f'(?P<{name}>', f'(?P<{name}__{i}>')})" for i, p in enumerate(regexes)]
     found = pl.col("text").str.extract_groups("|".join(parts))
     return pl.coalesce([found.struct.field(f"{name}__{i}") for i in range(len(regexes))])
 
 
 def _client() -> pl.Expr:
-    expr = pl.when(pl.lit(False)).then(pl.lit(None, _STR))
+    expr: Any = pl.when(pl.lit(False)).then(pl.lit(None, _STR))
     for client in load_shapes().clients:
         expr = expr.when(pl.col("text").str.contains("(?m)" + client.pattern)).then(
             pl.lit(client.name)
@@ -439,13 +438,17 @@ def _layout_ts(head: pl.Expr, layout: Shape, tz: str, year: int) -> pl.Expr:
         month = part("month")
     else:
         name = parts.struct.field("mon").str.to_lowercase().str.slice(0, 3)
-        month = name.replace_strict(list(_MONTHS), list(range(1, 13)), default=None).cast(
-            pl.Int64
-        )
+        month = name.replace_strict(list(_MONTHS), list(range(1, 13)), default=None).cast(pl.Int64)
     hour = part("hour")
     if "ampm" in groups:
         pm = parts.struct.field("ampm").str.to_uppercase().str.starts_with("P")
-        hour = pl.when(pm & (hour < 12)).then(hour + 12).when(~pm & (hour == 12)).then(0).otherwise(hour)
+        hour = (
+            pl.when(pm & (hour < 12))
+            .then(hour + 12)
+            .when(~pm & (hour == 12))
+            .then(0)
+            .otherwise(hour)
+        )
     frac = (
         parts.struct.field("frac").fill_null("0").str.slice(0, 6).str.pad_end(6, "0")
         if "frac" in groups

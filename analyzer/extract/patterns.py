@@ -8,7 +8,6 @@ with "\\n").
 
 from __future__ import annotations
 
-
 # ccxt transport failures that carry neither a status nor a code.
 NETWORK_PATTERN = (
     r"\b(?P<net>RequestTimeout|NetworkError|ExchangeNotAvailable|ReadTimeout|ConnectTimeout"
@@ -33,7 +32,9 @@ OTHER_HOST = (
 # names w3.org) is another host.
 URL_HOST = r"(?i)\bhttps?://[a-z0-9.-]+"
 NOT_FOREIGN = r"(?i)binance|w3\.org|github|nodejs\.org|python\.org|mozilla\.org"
-BINANCE_HOST = r"(?i)\bhttps?://[a-z0-9.-]*binance[a-z0-9.-]*|\bbinance(?:us|usdm|coinm)? [A-Z]{3,7} "
+BINANCE_HOST = (
+    r"(?i)\bhttps?://[a-z0-9.-]*binance[a-z0-9.-]*|\bbinance(?:us|usdm|coinm)? [A-Z]{3,7} "
+)
 
 # ccxt's message-matched errors print the bare exchange message after the exchange id.
 CCXT_BARE_MSG = r"\b[A-Z][A-Za-z]+: binance(?:us|usdm|coinm)? (?P<msg>[^\n{]+)"

@@ -73,8 +73,8 @@ def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
     timed = text.str.contains(line_ts_pattern())
     # Glue counts from the last timed or indented line (a traceback's frames keep it going),
     # and only where the file has had a timed line.
-    anchor = pl.when(pl.col("_timed") | text.str.contains(r"^[ \t]")).then(pl.col("_row"))
-    last_timed = pl.when(pl.col("_timed")).then(pl.col("_row"))
+    anchor: pl.Expr = pl.when(pl.col("_timed") | text.str.contains(r"^[ \t]")).then(pl.col("_row"))
+    last_timed: pl.Expr = pl.when(pl.col("_timed")).then(pl.col("_row"))
     if "src" in lines.columns:
         anchor = anchor.forward_fill().over("src")
         last_timed = last_timed.forward_fill().over("src")
@@ -88,13 +88,17 @@ def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
     if "src" in lines.columns:
         prev_text = pl.when(pl.col("src").shift(1) == pl.col("src")).then(prev_text)
     label = text.str.contains(_LABEL) & (
-        prev_text.str.contains(r"^[ \t]|^[}\])]") | prev_text.str.contains(_LABEL) | (prev_text == "")
+        prev_text.str.contains(r"^[ \t]|^[}\])]")
+        | prev_text.str.contains(_LABEL)
+        | (prev_text == "")
     ).fill_null(False)
     cont = (text.str.contains(_CONTINUES) | java.fill_null(False) | glued | label) & ~pl.col(
         "_timed"
     )
     marked = marked.with_columns(cont=cont & ~new_file)
-    if marked.select(text.str.contains(r'Traceback \(most recent call last\)|^\s+File "').any()).item():
+    if marked.select(
+        text.str.contains(r'Traceback \(most recent call last\)|^\s+File "').any()
+    ).item():
         marked = marked.with_columns(
             cont=(pl.col("cont") | (_traceback_end() & ~pl.col("_timed"))) & ~new_file
         )

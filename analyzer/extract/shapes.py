@@ -219,7 +219,10 @@ def _check_groups(shape: Shape, where: str) -> None:
     groups = shape.groups
     if shape.kind == "code" and "code" not in groups:
         raise _fail(where, "a code shape needs a (?P<code>…) group")
-    if shape.kind == "status" and len({"http", "phrase"} & groups) + (shape.status is not None) != 1:
+    if (
+        shape.kind == "status"
+        and len({"http", "phrase"} & groups) + (shape.status is not None) != 1
+    ):
         raise _fail(where, "a status shape needs one of: (?P<http>…), (?P<phrase>…), status = N")
     if shape.kind == "timestamp":
         if extra := sorted(groups - TIME_GROUPS):

@@ -53,7 +53,9 @@ def lookup(query: str) -> list[Entry]:
         return [e for e in every if e.kind == "http" and e.http == int(status.group(1))]
     if number := _NUMBER.fullmatch(query):
         value = int(number.group(2))
-        see = {e.see for e in every if e.kind == "code" and e.code == -value and e.see}
+        see: set[str | None] = {
+            e.see for e in every if e.kind == "code" and e.code == -value and e.see
+        }
         hits = [e for e in every if _under_code(e, -value, see)]
         if number.group(1) is None:
             hits += [e for e in every if e.kind == "http" and e.http == value]
@@ -74,9 +76,11 @@ def message_code(msg: pl.Expr) -> pl.Expr:
     implied_code); null for messages that arrive under several codes or none."""
     expr = pl.lit(None, pl.Int64)
     for entry in reversed([e for e in load_entries() if e.kind == "message" and not e.bare]):
-        expr = pl.when(msg.str.contains(entry.match or "")).then(
-            pl.lit(entry.implied_code, pl.Int64)
-        ).otherwise(expr)
+        expr = (
+            pl.when(msg.str.contains(entry.match or ""))
+            .then(pl.lit(entry.implied_code, pl.Int64))
+            .otherwise(expr)
+        )
     return expr
 
 

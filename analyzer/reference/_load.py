@@ -255,7 +255,7 @@ def parse_reference(text: str, origin: str = DATA_FILE) -> tuple[Entry, ...]:
         if extra:
             raise ReferenceDataError(f"unknown top-level key(s) {', '.join(map(repr, extra))}")
         coded: list[Entry] = []
-        seen: set[tuple[str, int]] = set()
+        seen: set[tuple[str, int | None]] = set()
         for index, data in enumerate(_rows(doc, "code"), start=1):
             entry = _code_row(data, index)
             key = (entry.kind, entry.code if entry.kind == "code" else entry.http or 0)

@@ -95,12 +95,12 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
         out.append("")
         out.append("| count | kind | message | first example |")
         out.append("|---:|---|---|---|")
-        for row in report.other:
+        for other in report.other:
             out.append(
-                f"| {row.count} | {OTHER_KIND.get(row.kind, row.kind)} | "
-                f"{_cell(one_line(row.message, 120))} | {_code(one_line(row.example, 160))} |"
+                f"| {other.count} | {OTHER_KIND.get(other.kind, other.kind)} | "
+                f"{_cell(one_line(other.message, 120))} | {_code(one_line(other.example, 160))} |"
             )
-        listed = sum(row.count for row in report.other)
+        listed = sum(other.count for other in report.other)
         if listed < report.other_count:
             out.append(f"| {report.other_count - listed} | and more | | |")
         out.append("")

@@ -102,14 +102,17 @@ def load_labels(path: Path = LABELS) -> list[Label]:
     return labels
 
 
-def predicted(path: Path) -> Counter[Key]:
-    """bnlog's API error events of one excerpt, as (code, http_status) counts."""
+def predicted(paths: list[Path]) -> dict[str, Counter[Key]]:
+    """bnlog's API error events of each excerpt, as (code, http_status) counts. One run over
+    all of them: records and echoes never reach across files, so this is each file alone."""
     from analyzer import analyze_events
     from analyzer.schema import api_events
 
-    events, _ = analyze_events([str(path)])
-    found = api_events(events).select("code", "http_status").rows()
-    return Counter((code, status) for code, status in found)
+    events, _ = analyze_events([str(p) for p in paths])
+    found: dict[str, Counter[Key]] = {str(p): Counter() for p in paths}
+    for path, code, status in api_events(events).select("path", "code", "http_status").rows():
+        found[path][(code, status)] += 1
+    return found
 
 
 def _fmt(errors: Counter[Key]) -> str:
@@ -125,8 +128,9 @@ def score(labels: list[Label]) -> dict[str, Tally]:
     """Tallies per client, plus "overall"."""
     tallies: dict[str, Tally] = {}
     overall = Tally()
+    everything = predicted([EXCERPTS / label.file for label in labels])
     for label in labels:
-        got = predicted(EXCERPTS / label.file)
+        got = everything[str(EXCERPTS / label.file)]
         hit = sum((got & label.errors).values())
         one = Tally(
             excerpts=1,
@@ -138,9 +142,7 @@ def score(labels: list[Label]) -> dict[str, Tally]:
         tally.add(one)
         overall.add(one)
         if one.fp or one.fn:
-            tally.wrong.append(
-                f"{label.file}: expected {_fmt(label.errors)}; bnlog {_fmt(got)}"
-            )
+            tally.wrong.append(f"{label.file}: expected {_fmt(label.errors)}; bnlog {_fmt(got)}")
     result = dict(sorted(tallies.items()))
     result["overall"] = overall
     return result
