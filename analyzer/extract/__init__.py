@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from analyzer.extract import patterns
-from analyzer.extract.fields import extract_fields, parse_ts
+from analyzer.extract.fields import extract_fields, times_of
 from analyzer.extract.records import candidate_records, mark_records, split_tail
-from analyzer.extract.shapes import line_ts_pattern
 from analyzer.redact import redact_series
 from analyzer.schema import EXTRACTED_SCHEMA, empty_events
 from analyzer.sources import (
@@ -147,12 +146,8 @@ SPAN_SAMPLE_LINES = 200
 def _sample_times(sample: pl.DataFrame, coverage: Coverage, options: ExtractOptions) -> None:
     """The log's time span, from the first and last lines of each batch (not every line:
     parsing a time is the costly part, and log lines are in time order)."""
-    ts = sample.select(
-        ts=pl.coalesce(
-            parse_ts(pl.col("outer_time"), options.tz, options.year),
-            parse_ts(pl.col("text"), options.tz, options.year),
-        )
-    )["ts"].drop_nulls()
+    when = times_of(sample, [pl.col("outer_time"), pl.col("text")], options.tz, options.year)
+    ts = sample.select(ts=when)["ts"].drop_nulls()
     if ts.len():
         coverage.saw_times(ts.min(), ts.max())  # type: ignore[arg-type]
 
@@ -324,21 +319,16 @@ def _events_of(
         .otherwise(pl.col("head"))
     )
     events = events.with_columns(
-        ts=pl.coalesce(
-            parse_ts(pl.col("outer_time"), options.tz, options.year),
-            parse_ts(head_ts, options.tz, options.year),
-        ),
+        ts=times_of(events, [pl.col("outer_time"), head_ts], options.tz, options.year),
         path=names.gather(events["src"]) if "src" in events.columns else pl.lit(names[0]),
         # The first error of a record is at the record's line; a second one at its own line.
         line=pl.when(pl.col("k") == pl.col("k").min().over("rid"))
         .then(pl.col("line"))
         .otherwise(pl.col("line") + pl.col("k")),
-        # What kind of line the record is: its first line without the time, every token with
-        # a digit in it masked. Two records of one kind are two requests (or retries).
         clock=_clock(pl.col("head")),
-        template=pl.col("head")
-        .str.replace(line_ts_pattern(), "")
-        .str.replace_all(r"[\w.:/+-]*\d[\w.:/+-]*", "#"),
+        # What kind of line the record is: its first line with every token that holds a digit
+        # masked (its time too). Two records of one kind are two requests (or retries).
+        template=pl.col("head").str.replace_all(r"[\w.:/+-]*\d[\w.:/+-]*", "#"),
     )
     events = _with_evidence(events)
     if options.redact:
@@ -368,18 +358,14 @@ def _time_offsets(records: pl.DataFrame, options: ExtractOptions) -> pl.DataFram
     groups = pl.col("text").str.extract_groups(patterns.TIME_OFFSET_PATTERN)
     ms = groups.struct.field("ms").cast(pl.Float64, strict=False)
     seconds = groups.struct.field("s").cast(pl.Float64, strict=False)
-    return (
-        records.filter(pl.col("text").str.contains(patterns.TIME_OFFSET_PATTERN))
-        .select(
-            ts=pl.coalesce(
-                parse_ts(pl.col("outer_time"), options.tz, options.year),
-                parse_ts(pl.col("head"), options.tz, options.year),
-            ),
-            # An offset beyond 64 bits of milliseconds (inf, 1e33) is no clock reading: dropped.
-            offset_ms=pl.coalesce(ms, seconds * 1000).round(0).cast(pl.Int64, strict=False),
-        )
-        .drop_nulls("offset_ms")
-    )
+    found = records.filter(pl.col("text").str.contains(patterns.TIME_OFFSET_PATTERN))
+    if found.height == 0:
+        return pl.DataFrame(schema=TIME_OFFSET_SCHEMA)
+    return found.select(
+        ts=times_of(found, [pl.col("outer_time"), pl.col("head")], options.tz, options.year),
+        # An offset beyond 64 bits of milliseconds (inf, 1e33) is no clock reading: dropped.
+        offset_ms=pl.coalesce(ms, seconds * 1000).round(0).cast(pl.Int64, strict=False),
+    ).drop_nulls("offset_ms")
 
 
 def _clock(head: pl.Expr) -> pl.Expr:
@@ -436,6 +422,21 @@ def _same_kind(marked: pl.DataFrame) -> pl.Series:
 def prev_template(n: int) -> pl.Expr:
     """The template of the event n rows up, in the same file."""
     return pl.when(pl.col("path") == pl.col("path").shift(n)).then(pl.col("template").shift(n))
+
+
+# What a merged event takes from the events it merges: the first value any of them knows…
+_FROM_ANY = (
+    "code",
+    "http_status",
+    "symbol",
+    "endpoint",
+    "client",
+    "retry_after",
+    "used_weight",
+    "ban_until",
+)
+# … and, from the one with the code, its message, shape and evidence.
+_FROM_CODED = ("msg", "shape", "raw")
 
 
 def _either(a: pl.Expr, b: pl.Expr) -> pl.Expr:
@@ -501,52 +502,18 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
     marked = marked.with_columns(_echo=echo.fill_null(False))
     if not marked["_echo"].any():
         return events
-    echo = pl.col("_echo")
     coded = pl.col("code").is_not_null()
-
-    def known(name: str) -> pl.Expr:
-        return pl.col(name).drop_nulls().first()
-
+    own = set(_FROM_ANY) | set(_FROM_CODED) | {"line_end", "mult"}
     return (
-        marked.with_columns(_group=(~echo).cum_sum())
+        marked.with_columns(_group=(~pl.col("_echo")).cum_sum())
         .group_by("_group", maintain_order=True)
         .agg(
+            *(pl.col(c).first() for c in events.columns if c not in own),
+            *(pl.col(c).drop_nulls().first() for c in _FROM_ANY),
             *(
-                pl.col(c).first()
-                for c in events.columns
-                if c
-                not in {
-                    "code",
-                    "http_status",
-                    "msg",
-                    "shape",
-                    "raw",
-                    "symbol",
-                    "endpoint",
-                    "client",
-                    "retry_after",
-                    "used_weight",
-                    "ban_until",
-                    "line_end",
-                    "mult",
-                }
+                pl.coalesce(pl.col(c).filter(coded).first(), pl.col(c).drop_nulls().first())
+                for c in _FROM_CODED
             ),
-            *(
-                known(c)
-                for c in (
-                    "code",
-                    "http_status",
-                    "symbol",
-                    "endpoint",
-                    "client",
-                    "retry_after",
-                    "used_weight",
-                    "ban_until",
-                )
-            ),
-            msg=pl.coalesce(pl.col("msg").filter(coded).first(), known("msg")),
-            shape=pl.coalesce(pl.col("shape").filter(coded).first(), pl.col("shape").first()),
-            raw=pl.coalesce(pl.col("raw").filter(coded).first(), pl.col("raw").first()),
             line_end=pl.col("line_end").last(),
             mult=pl.col("mult").max(),
         )

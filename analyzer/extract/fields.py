@@ -18,6 +18,7 @@ error; they are kept apart from API events by `kind` (schema.EventKind).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +50,6 @@ _MENTION_SCHEMA: dict[str, pl.DataType] = {
     "msg": pl.String(),
     "http_str": pl.String(),
     "shape": pl.String(),
-    "mult": pl.Int64(),
 }
 
 
@@ -64,20 +64,27 @@ def _line_of(match: pl.Expr) -> pl.Expr:
     return before.str.count_matches("\n", literal=True).cast(pl.Int64)
 
 
-def _multiplicity(k: pl.Expr) -> pl.Expr:
-    """How many times the record's line `k` occurs as a whole line of the record: an error
-    printed on identical lines (a retry loop without timestamps) is that many events."""
-    line = pl.col("text").str.split("\n").list.get(k, null_on_oob=True)
-    pattern = pl.lit("(?m)^") + line.str.escape_regex() + pl.lit("$")
-    many = pl.col("text").str.contains("\n", literal=True)
-    # a line too long to be one error printed in a loop is counted once (and its escaped
-    # form would make a regex over the size limit)
-    short = line.str.len_bytes().is_between(1, _MAX_REPEAT_LINE)
+def _with_multiplicity(found: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """Add `mult`: how many times the line a mention starts on occurs as a whole line of its
+    record. An error printed on identical lines (a retry loop without timestamps) is that many
+    events. Counted by a join on the lines of the multi-line records, no regex per row."""
+    several = records.filter(pl.col("text").str.contains("\n", literal=True)).select("rid", "text")
+    if several.height == 0 or found.height == 0:
+        return found.with_columns(mult=pl.lit(1, pl.Int64))
+    lines = several.select("rid", line=pl.col("text").str.split("\n"))
+    counts = (
+        lines.explode("line")
+        .filter(pl.col("line").str.len_bytes().is_between(1, _MAX_REPEAT_LINE))
+        .group_by("rid", "line")
+        .agg(mult=pl.len().cast(pl.Int64))
+    )
+    located = found.join(lines, on="rid", how="left").with_columns(
+        line=pl.col("line").list.get(pl.col("k"), null_on_oob=True)
+    )
     return (
-        pl.when(many & short)
-        .then(pl.col("text").str.count_matches(pattern))
-        .otherwise(1)
-        .cast(pl.Int64)
+        located.join(counts, on=["rid", "line"], how="left")
+        .with_columns(mult=pl.col("mult").fill_null(1))
+        .drop("line")
     )
 
 
@@ -117,7 +124,6 @@ def _shape_mentions(records: pl.DataFrame, shape: Shape, order: int, kind: str) 
         msg=_unescape(msg).str.slice(0, MSG_MAX_CHARS),
         http_str=http,
         shape=pl.lit(shape.name if kind == "code" else None, _STR),
-        mult=_multiplicity(k),
     ).cast(_MENTION_SCHEMA)  # type: ignore[arg-type]
 
 
@@ -142,17 +148,17 @@ def _message_mentions(records: pl.DataFrame) -> pl.DataFrame:
         msg=pl.col("match").str.strip_chars().str.slice(0, MSG_MAX_CHARS),
         http_str=pl.lit(None, _STR),
         shape=pl.lit("message"),
-        mult=_multiplicity(k),
     ).cast(_MENTION_SCHEMA)  # type: ignore[arg-type]
 
 
 def mentions(records: pl.DataFrame) -> pl.DataFrame:
-    """Every code/msg, status and known-message mention of the records (_MENTION_SCHEMA)."""
+    """Every code/msg, status and known-message mention of the records (_MENTION_SCHEMA and
+    `mult`)."""
     shapes = load_shapes()
     parts = [_shape_mentions(records, s, i, "code") for i, s in enumerate(shapes.codes)]
     parts += [_shape_mentions(records, s, i, "status") for i, s in enumerate(shapes.statuses)]
     parts.append(_message_mentions(records))
-    return pl.concat(parts, how="vertical")
+    return _with_multiplicity(pl.concat(parts, how="vertical"), records)
 
 
 def _code_events(found: pl.DataFrame) -> pl.DataFrame:
@@ -411,6 +417,28 @@ def _client() -> pl.Expr:
 
 # --- times ----------------------------------------------------------------------------------
 
+
+def times_of(frame: pl.DataFrame, columns: Sequence[pl.Expr], tz: str, year: int | None) -> pl.Expr:
+    """The time of each row: from the first of `columns` that holds one. Only the layouts that
+    occur in this frame are built into the expression (one cheap scan each): a log uses one or
+    two of them, and every layout's parsing costs as much as the scan of all of them."""
+    layouts = load_shapes().timestamps
+    seen = frame.select(
+        [
+            column.str.contains(layout_regex(layout)).any().alias(f"{i}_{j}")
+            for i, column in enumerate(columns)
+            for j, layout in enumerate(layouts)
+        ]
+    ).row(0)
+    present = [
+        [layout for j, layout in enumerate(layouts) if seen[i * len(layouts) + j]]
+        for i in range(len(columns))
+    ]
+    return pl.coalesce(
+        [parse_ts(column, tz, year, used) for column, used in zip(columns, present, strict=True)]
+    )
+
+
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -511,12 +539,17 @@ def _layout_ts(head: pl.Expr, layout: Shape, tz: str, year: int) -> pl.Expr:
     )
 
 
-def parse_ts(head: pl.Expr, tz: str, year: int | None = None) -> pl.Expr:
+def parse_ts(
+    head: pl.Expr, tz: str, year: int | None = None, layouts: Sequence[Shape] | None = None
+) -> pl.Expr:
     """UTC time from the start of a line, by the first layout of shapes.toml that matches;
-    null when none does. Naive times are in `tz`; a layout without a year takes `year`."""
+    null when none does. Naive times are in `tz`; a layout without a year takes `year`.
+    `layouts` limits the layouts tried (to those present, see times_of)."""
     year = year if year is not None else datetime.now().year
-    layouts = [_layout_ts(head, layout, tz, year) for layout in load_shapes().timestamps]
-    found = pl.coalesce(layouts)
+    chosen = load_shapes().timestamps if layouts is None else layouts
+    if not chosen:
+        return pl.lit(None, pl.Datetime("us", "UTC"))
+    found = pl.coalesce([_layout_ts(head, layout, tz, year) for layout in chosen])
     return pl.when(
         found.dt.replace_time_zone(None).is_between(_EARLIEST, _LATEST, closed="left")
     ).then(found)

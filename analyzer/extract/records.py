@@ -29,7 +29,7 @@ from __future__ import annotations
 import polars as pl
 
 from analyzer.extract.patterns import PREFILTER
-from analyzer.extract.shapes import line_ts_pattern
+from analyzer.extract.shapes import timed as starts_timed
 
 # Lines of one record that are examined: a longer record (a huge indented dump, a deep
 # traceback) keeps its first and its last MAX_RECORD_LINES // 2 lines. The end matters: a
@@ -64,46 +64,47 @@ def mark_records(lines: pl.DataFrame) -> pl.DataFrame:
     With a `src` column (lines of several files in one frame), a file's first line always
     starts a record: no record, and no traceback, runs on from one file into the next."""
     text = pl.col("text")
-    next_text = text.shift(-1)
-    new_file = pl.lit(False)
-    if "src" in lines.columns:
-        new_file = (pl.col("src") != pl.col("src").shift(1)).fill_null(False)
-        next_text = pl.when(pl.col("src").shift(-1) == pl.col("src")).then(next_text)
-    java = text.str.contains(_JAVA_EXCEPTION) & next_text.str.contains(r"^\s+at ")
-    timed = text.str.contains(line_ts_pattern())
+    # Each line is looked at once (one pass per regex over the strings); how a line relates to
+    # its neighbours is then worked out on these flags, shifted, never on shifted strings.
+    flags = lines.with_columns(
+        _timed=starts_timed(text),
+        cand=text.str.contains(PREFILTER),
+        _cont=text.str.contains(_CONTINUES),
+        _indent=text.str.contains(r"^[ \t]"),
+        _label=text.str.contains(_LABEL),
+        _java=text.str.contains(_JAVA_EXCEPTION),
+        _at=text.str.contains(r"^\s+at "),
+        _quiet=text.str.contains(r"^(?:[}\])]|\z)"),  # a closing bracket or an empty line
+        _row=pl.int_range(pl.len(), dtype=pl.Int64),
+    )
+    one_file = "src" not in lines.columns
+    same_as_next = pl.lit(True) if one_file else pl.col("src").shift(-1) == pl.col("src")
+    same_as_prev = pl.lit(True) if one_file else pl.col("src").shift(1) == pl.col("src")
+    new_file = pl.lit(False) if one_file else (~same_as_prev).fill_null(False)
+    java = pl.col("_java") & (pl.col("_at").shift(-1) & same_as_next).fill_null(False)
     # Glue counts from the last timed or indented line (a traceback's frames keep it going),
     # and only where the file has had a timed line.
-    anchor: pl.Expr = pl.when(pl.col("_timed") | text.str.contains(r"^[ \t]")).then(pl.col("_row"))
+    anchor: pl.Expr = pl.when(pl.col("_timed") | pl.col("_indent")).then(pl.col("_row"))
     last_timed: pl.Expr = pl.when(pl.col("_timed")).then(pl.col("_row"))
-    if "src" in lines.columns:
+    if one_file:
+        anchor, last_timed = anchor.forward_fill(), last_timed.forward_fill()
+    else:
         anchor = anchor.forward_fill().over("src")
         last_timed = last_timed.forward_fill().over("src")
-    else:
-        anchor, last_timed = anchor.forward_fill(), last_timed.forward_fill()
     glued = (last_timed.is_not_null() & (pl.col("_row") - anchor <= GLUE_LINES)).fill_null(False)
-    marked = lines.with_columns(
-        _timed=timed, cand=text.str.contains(PREFILTER), _row=pl.int_range(pl.len(), dtype=pl.Int64)
+    after = pl.col("_indent") | pl.col("_quiet") | pl.col("_label")
+    label = pl.col("_label") & (after.shift(1) & same_as_prev).fill_null(False)
+    cont = (pl.col("_cont") | java | glued | label) & ~pl.col("_timed")
+    marked = flags.with_columns(cont=cont & ~new_file)
+    python_traceback = text.str.contains("Traceback (most recent call last)", literal=True) | (
+        pl.col("_indent") & text.str.contains('File "', literal=True)
     )
-    prev_text = text.shift(1)
-    if "src" in lines.columns:
-        prev_text = pl.when(pl.col("src").shift(1) == pl.col("src")).then(prev_text)
-    label = text.str.contains(_LABEL) & (
-        prev_text.str.contains(r"^[ \t]|^[}\])]")
-        | prev_text.str.contains(_LABEL)
-        | (prev_text == "")
-    ).fill_null(False)
-    cont = (text.str.contains(_CONTINUES) | java.fill_null(False) | glued | label) & ~pl.col(
-        "_timed"
-    )
-    marked = marked.with_columns(cont=cont & ~new_file)
-    if marked.select(
-        text.str.contains(r'Traceback \(most recent call last\)|^\s+File "').any()
-    ).item():
+    if marked.select(python_traceback.any()).item():
         marked = marked.with_columns(
             cont=(pl.col("cont") | (_traceback_end() & ~pl.col("_timed"))) & ~new_file
         )
     return marked.with_columns(rid=(~pl.col("cont")).cum_sum().cast(pl.Int64)).drop(
-        "cont", "_timed", "_row"
+        "cont", "_timed", "_row", "_cont", "_indent", "_label", "_java", "_at", "_quiet"
     )
 
 
@@ -114,7 +115,7 @@ def _traceback_end() -> pl.Expr:
     text = pl.col("text")
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     tb_head = text.str.ends_with(_TB_HEAD) | text.str.starts_with(_TB_HEAD)
-    indented = text.str.starts_with(" ") | text.str.starts_with("\t")
+    indented = pl.col("_indent")
     last_tb = pl.when(tb_head).then(row).forward_fill().shift(1)
     # A traceback cut off above its header (the log begins inside it) still has frames.
     last_frame = pl.when(text.str.contains(_PY_FRAME)).then(row).forward_fill().shift(1)

@@ -10,6 +10,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import polars as pl
+
 from analyzer.errors import ReferenceDataError
 
 DATA_FILE = "shapes.toml"
@@ -248,9 +250,21 @@ def layout_regex(layout: Shape) -> str:
 
 
 @cache
+def line_ts_patterns() -> tuple[str, ...]:
+    """The time layouts as they run at the start of a line, without captures. They are tried
+    one by one (`timed`): each alone is a fast scan, one alternation of all is ten times
+    slower."""
+    return tuple(without_names(layout_regex(t)) for t in load_shapes().timestamps)
+
+
 def line_ts_pattern() -> str:
-    """Does a line start with a time, in any layout? One regex without captures."""
-    return "|".join(without_names(layout_regex(t)) for t in load_shapes().timestamps)
+    """One regex for "a line starts with a time, in any layout" (for single lines, tests)."""
+    return "|".join(line_ts_patterns())
+
+
+def timed(text: pl.Expr) -> pl.Expr:
+    """Does the line start with a time, in any layout?"""
+    return pl.any_horizontal([text.str.contains(p) for p in line_ts_patterns()])
 
 
 def without_names(pattern: str) -> str:
