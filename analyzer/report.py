@@ -103,12 +103,13 @@ class Report:
     other_count: int = 0  # all of them (`other` lists the most frequent)
 
 
-def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> str:
-    """critical when any finding is critical; degraded for errors or warnings; else healthy."""
+def verdict_of(findings: tuple[Finding, ...] | list[Finding], api_errors: int = 0) -> str:
+    """critical when any finding is critical; degraded for errors or warnings, or for any
+    Binance API error at all (a log with errors is never healthy); else healthy."""
     severities = {f.severity for f in findings}
     if Severity.CRITICAL in severities:
         return "critical"
-    if severities & {Severity.ERROR, Severity.WARNING}:
+    if severities & {Severity.ERROR, Severity.WARNING} or api_errors:
         return "degraded"
     return "healthy"
 
@@ -139,7 +140,7 @@ def build_report(
             repaired_lines=coverage.repaired_lines,
             resumed_files=coverage.resumed,
         ),
-        verdict=verdict_of(findings),
+        verdict=verdict_of(findings, events.height),
         findings=tuple(findings),
         codes=code_rows(events),
         timeline=timeline(events),

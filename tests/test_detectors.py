@@ -145,6 +145,7 @@ def test_empty_frame_gives_no_findings(detector: object) -> None:
 
 @pytest.mark.parametrize("detector", REGISTRY, ids=lambda d: d.name)
 def test_unrelated_events_give_no_findings(detector: object) -> None:
+    # an error line that names Binance but no code, status or known message: not an API error
     quiet = make_events(
         [
             {
@@ -152,10 +153,23 @@ def test_unrelated_events_give_no_findings(detector: object) -> None:
                 "category": "general",
                 "msg": "bot restarted",
                 "ts": "2024-03-18 01:00:00",
+                "kind": "unrecognised",
             }
         ]
     )
     assert detector.detect(quiet, DetectContext()) == []  # type: ignore[attr-defined]
+
+
+def test_an_api_error_no_detector_knows_is_unexplained_never_dropped() -> None:
+    events = make_events(
+        [
+            {"code": -1020, "category": "general", "reason": None, "ts": "2024-03-18 01:00:00"},
+            {"code": -1020, "category": "general", "reason": None, "ts": "2024-03-18 01:05:00"},
+        ]
+    )
+    (finding,) = run_detectors(events)
+    assert (finding.kind, finding.count, finding.codes) == ("unexplained", 2, (-1020,))
+    assert finding.title.startswith("2 errors that no finding explains (-1020)")
 
 
 def test_run_detectors_on_empty_frame() -> None:

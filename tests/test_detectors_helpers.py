@@ -9,7 +9,7 @@ import polars as pl
 from analyzer.detectors.base import TIME_OFFSET_SCHEMA
 from analyzer.schema import EVENT_SCHEMA
 
-DEFAULTS: dict[str, object] = {"path": "bot.log", "known": True, "severity": "error"}
+DEFAULTS: dict[str, object] = {"path": "bot.log", "known": True, "severity": "error", "kind": "api"}
 
 
 def at(text: str) -> datetime:

@@ -19,6 +19,7 @@ from analyzer.detectors.order_state import OrderState
 from analyzer.detectors.outage import Outage
 from analyzer.detectors.rate_limit import RateLimit
 from analyzer.detectors.transport import Transport
+from analyzer.detectors.unexplained import Unexplained
 from analyzer.detectors.unknown_code import UnknownCode
 from analyzer.schema import EVENT_SCHEMA
 
@@ -32,8 +33,9 @@ __all__ = [
     "sort_findings",
 ]
 
-# Every detector, once; tests check this against the modules in this package.
-REGISTRY: tuple[Detector, ...] = (
+# Every detector, once; tests check this against the modules in this package. The last one
+# collects the API error events that none of the others explains.
+_EXPLAINING: tuple[Detector, ...] = (
     GeoBlock(),
     Auth(),
     AccountBlocked(),
@@ -50,6 +52,7 @@ REGISTRY: tuple[Detector, ...] = (
     UnknownCode(),
     ErrorSpike(),
 )
+REGISTRY: tuple[Detector, ...] = (*_EXPLAINING, Unexplained(_EXPLAINING))
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

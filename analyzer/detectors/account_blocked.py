@@ -12,15 +12,16 @@ from analyzer.detectors.base import (
     Finding,
     codes_of,
     evidence_of,
+    explained,
     iso,
     listing,
     plural,
+    reason_in,
     symbols_of,
     time_span,
     utc,
     value_counts,
     when,
-    with_reasons,
 )
 from analyzer.schema import Category, Severity
 
@@ -56,10 +57,11 @@ class AccountBlocked:
         "Orders are refused because the Binance.US account itself may not trade, or may not "
         "trade the symbol, which no change to the bot can fix."
     )
+    explains = reason_in(*REASONS)
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding per reason, with since when it fails and whether trading resumed."""
-        hits = with_reasons(events, REASONS)
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         proof = events.filter(

@@ -11,8 +11,8 @@ from analyzer.detectors.base import (
     Finding,
     about,
     duration_text,
+    explained,
     iso,
-    ordered,
     plural,
     time_span,
     utc,
@@ -89,10 +89,11 @@ class Auth:
         "Signed requests are refused because of the API key itself (its IP whitelist, "
         "permissions, format or secret), so the bot cannot trade at all."
     )
+    explains = _is_auth()
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding for all authentication failures, with the recovery status."""
-        hits = ordered(events.filter(_is_auth()))
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         first, last = time_span(hits)

@@ -9,8 +9,8 @@ from analyzer.detectors.base import (
     Finding,
     codes_of,
     evidence_of,
+    explained,
     listing,
-    ordered,
     plural,
     symbols_of,
     time_span,
@@ -54,21 +54,21 @@ class BadRequest:
         "parameters, a bad symbol or recvWindow): a bug in the calling code."
     )
 
+    explains = (
+        (pl.col("category") == Category.REQUEST.value)
+        & pl.col("known").fill_null(True)
+        & ~pl.col("reason").is_in(list(HANDLED_ELSEWHERE)).fill_null(False)
+        & ~pl.col("reason").str.starts_with("filter:").fill_null(False)
+    ).fill_null(False)
+
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding per (code, reason) among known request-category errors."""
-        reason = pl.col("reason")
-        hits = ordered(
-            events.filter(
-                (pl.col("category") == Category.REQUEST.value)
-                & pl.col("known").fill_null(True)
-                & ~reason.is_in(list(HANDLED_ELSEWHERE)).fill_null(False)
-                & ~reason.str.starts_with("filter:").fill_null(False)
-            )
-        )
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         keyed = hits.with_columns(
-            pl.col("code").fill_null(NO_KEY).alias("_code"), reason.fill_null("").alias("_reason")
+            pl.col("code").fill_null(NO_KEY).alias("_code"),
+            pl.col("reason").fill_null("").alias("_reason"),
         )
         groups = keyed.partition_by(["_code", "_reason"], as_dict=True, maintain_order=True)
         return [

@@ -113,6 +113,9 @@ class Detector(Protocol):
 
     name: str  # the `kind` of every finding it returns; also its module name
     story: str  # one sentence: the situation it recognises
+    # The events it reports, declared once: a selection over the events table. The registry
+    # reads these to find events no detector explains (the `unexplained` finding).
+    explains: pl.Expr
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """Findings for the situation, or an empty list when the events do not show it."""
@@ -127,9 +130,14 @@ def ordered(events: pl.DataFrame) -> pl.DataFrame:
     return events.sort(list(EVENT_ORDER), nulls_last=True)
 
 
-def with_reasons(events: pl.DataFrame, reasons: Iterable[str]) -> pl.DataFrame:
-    """The events whose reason is one of `reasons`, ordered."""
-    return ordered(events.filter(pl.col("reason").is_in(list(reasons))))
+def reason_in(*reasons: str) -> pl.Expr:
+    """Events whose reason is one of `reasons` (a detector's usual `explains`)."""
+    return pl.col("reason").is_in(list(reasons)).fill_null(False)
+
+
+def explained(events: pl.DataFrame, detector: Detector) -> pl.DataFrame:
+    """The events a detector explains, ordered."""
+    return ordered(events.filter(detector.explains))
 
 
 def evidence_of(events: pl.DataFrame) -> tuple[Evidence, ...]:

@@ -14,12 +14,13 @@ from analyzer.detectors.base import (
     clients_of,
     codes_of,
     evidence_of,
+    explained,
     plural,
+    reason_in,
     symbols_of,
     time_span,
     value_counts,
     when,
-    with_reasons,
 )
 from analyzer.schema import Severity
 
@@ -93,10 +94,11 @@ class ClockDrift:
         "Signed requests are rejected with -1021 because the machine's clock (or the "
         "library's offset) disagrees with Binance's server time."
     )
+    explains = reason_in(*REASONS)
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding for all -1021 events, with direction, rate, trend and offsets."""
-        hits = with_reasons(events, REASONS)
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         first, last = time_span(hits)

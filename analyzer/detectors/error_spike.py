@@ -37,6 +37,7 @@ class ErrorSpike:
         "In a few minutes the bot logs many times more errors than it usually does per "
         "minute: a burst worth looking at first."
     )
+    explains = pl.lit(False)  # a burst in time: it explains no event of its own
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding listing every spike minute with its count and top reason."""

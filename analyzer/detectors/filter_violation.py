@@ -10,7 +10,7 @@ from analyzer.detectors.base import (
     clients_of,
     codes_of,
     evidence_of,
-    ordered,
+    explained,
     symbols_of,
     time_span,
     when,
@@ -120,12 +120,14 @@ class FilterViolation:
         "precision, because the bot rounds or sizes orders without the symbol's exchangeInfo."
     )
 
+    explains = (
+        pl.col("reason").str.starts_with("filter:") | pl.col("reason").is_in(list(OTHER_REASONS))
+    ).fill_null(False)
+
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding per (filter, symbol) pair."""
         reason = pl.col("reason")
-        hits = ordered(
-            events.filter(reason.str.starts_with("filter:") | reason.is_in(list(OTHER_REASONS)))
-        ).with_columns(
+        hits = explained(events, self).with_columns(
             pl.when(reason.str.starts_with("filter:"))
             .then(reason.str.strip_prefix("filter:"))
             .otherwise(reason)

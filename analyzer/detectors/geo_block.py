@@ -10,11 +10,12 @@ from analyzer.detectors.base import (
     about,
     client_lines,
     clients_of,
+    explained,
     plural,
+    reason_in,
     time_span,
     value_counts,
     when,
-    with_reasons,
 )
 from analyzer.schema import Severity
 
@@ -43,10 +44,11 @@ class GeoBlock:
         "Requests are refused 'from a restricted location' (HTTP 451) because the bot talks "
         "to api.binance.com instead of the Binance.US API."
     )
+    explains = reason_in("geo_block")
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding for all geo-blocked requests, with the hosts they went to."""
-        hits = with_reasons(events, ("geo_block",))
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         first, last = time_span(hits)

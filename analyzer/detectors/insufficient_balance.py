@@ -10,12 +10,13 @@ from analyzer.detectors.base import (
     about,
     client_lines,
     clients_of,
+    explained,
     listing,
     plural,
+    reason_in,
     time_span,
     value_counts,
     when,
-    with_reasons,
 )
 from analyzer.schema import Severity
 
@@ -41,10 +42,11 @@ class InsufficientBalance:
         "Orders are rejected with 'Account has insufficient balance for requested action.' "
         "because the bot sizes them from more money than is free."
     )
+    explains = reason_in("insufficient_balance")
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding for all insufficient-balance rejections, counted per symbol."""
-        hits = with_reasons(events, ("insufficient_balance",))
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         first, last = time_span(hits)

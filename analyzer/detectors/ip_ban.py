@@ -15,13 +15,14 @@ from analyzer.detectors.base import (
     codes_of,
     duration_text,
     evidence_of,
+    explained,
     iso,
     plural,
+    reason_in,
     symbols_of,
     time_span,
     utc,
     when,
-    with_reasons,
 )
 from analyzer.detectors.rate_limit import CLIENT_ADVICE, SHARED_ADVICE
 from analyzer.detectors.rate_limit import REASONS as RATE_LIMIT_REASONS
@@ -49,10 +50,11 @@ class IpBan:
         "The bot kept sending requests after rate-limit warnings, Binance banned its IP with "
         "HTTP 418, and every request during the ban made it longer."
     )
+    explains = reason_in("ip_ban")
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding with the merged ban windows, requests during them and prior 429s."""
-        hits = with_reasons(events, ("ip_ban",))
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         windows = _windows(hits, events)

@@ -9,13 +9,14 @@ from analyzer.detectors.base import (
     Finding,
     codes_of,
     evidence_of,
+    explained,
     listing,
     plural,
+    reason_in,
     symbols_of,
     time_span,
     value_counts,
     when,
-    with_reasons,
 )
 from analyzer.schema import Severity
 
@@ -144,10 +145,11 @@ class OrderRejected:
         "post-only or stop prices on the wrong side, OCO price rules, unsupported order types, "
         "cancel restrictions, failed cancel-replaces) because of how the bot builds them."
     )
+    explains = reason_in(*REASONS)
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding per rejection reason, counted per symbol."""
-        hits = with_reasons(events, REASONS)
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         groups = hits.partition_by("reason", as_dict=True, maintain_order=True)

@@ -9,13 +9,14 @@ from analyzer.detectors.base import (
     Finding,
     about,
     codes_of,
+    explained,
     iso,
     plural,
+    reason_in,
     time_span,
     utc,
     value_counts,
     when,
-    with_reasons,
 )
 from analyzer.schema import Severity
 
@@ -48,10 +49,11 @@ class OrderState:
         "Cancels and lookups hit orders that do not exist (-2011, -2013, -2026): now and then "
         "a harmless race with fills, in a storm a bug in how the bot tracks its orders."
     )
+    explains = reason_in(*REASONS)
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding; its severity depends on whether the errors form a storm."""
-        hits = with_reasons(events, REASONS)
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         first, last = time_span(hits)

@@ -8,8 +8,8 @@ from analyzer.detectors.base import (
     DetectContext,
     Finding,
     about,
+    explained,
     iso,
-    ordered,
     plural,
     sessions,
     time_span,
@@ -57,10 +57,11 @@ class Outage:
         "Binance itself is failing (timeouts, overload, unknown execution status, 5xx) for "
         "several symbols or endpoints at once: an exchange-side incident, not your bug."
     )
+    explains = _is_server_side()
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """An incident finding for qualifying clusters and an info finding for the rest."""
-        hits = ordered(events.filter(_is_server_side())).with_row_index("_row")
+        hits = explained(events, self).with_row_index("_row")
         if hits.is_empty():
             return []
         clustered = sessions(hits, GAP_S)

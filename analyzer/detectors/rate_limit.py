@@ -11,15 +11,16 @@ from analyzer.detectors.base import (
     clients_of,
     codes_of,
     evidence_of,
+    explained,
     iso,
     per_minute,
     plural,
+    reason_in,
     symbols_of,
     time_span,
     utc,
     value_counts,
     when,
-    with_reasons,
 )
 from analyzer.schema import Severity
 
@@ -73,10 +74,11 @@ class RateLimit:
         "The bot sends more request weight or new orders than Binance allows and gets 429 / "
         "-1003 / -1015 rejections, which turn into an IP ban if it keeps going."
     )
+    explains = reason_in(*REASONS)
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding for all rate-limit events, with the peak minute and any ban after them."""
-        hits = with_reasons(events, REASONS)
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         first, last = time_span(hits)

@@ -11,14 +11,15 @@ from analyzer.detectors.base import (
     clients_of,
     codes_of,
     evidence_of,
+    explained,
     listing,
     plural,
+    reason_in,
     symbols_of,
     time_span,
     top_fix,
     value_counts,
     when,
-    with_reasons,
 )
 from analyzer.schema import Category, Severity
 
@@ -104,10 +105,11 @@ class Transport:
         "Requests time out, are blocked by the web application firewall (HTTP 403) or come "
         "back with a bare HTTP 4xx, so the bot never learns what the exchange did."
     )
+    explains = reason_in(*REASONS) & ~_left_to_unknown_code()
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding per transport reason."""
-        hits = with_reasons(events.filter(~_left_to_unknown_code()), REASONS)
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         build = {"network_timeout": _timeouts, "waf_block": _waf, "http_error": _http}

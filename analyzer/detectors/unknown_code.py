@@ -8,13 +8,13 @@ from analyzer.detectors.base import (
     DetectContext,
     Finding,
     about,
+    explained,
     listing,
-    ordered,
     plural,
     time_span,
     when,
 )
-from analyzer.schema import Category, Severity
+from analyzer.schema import Category, EventKind, Severity
 
 MAX_SHAPES = 10  # distinct (code, status, message) shapes listed in details
 
@@ -42,14 +42,16 @@ class UnknownCode:
         "and shown so nothing is silently dropped."
     )
 
+    # API error events the reference data does not know (other errors have their own section)
+    explains = (pl.col("kind") == EventKind.API.value) & (
+        ~pl.col("known").fill_null(True)
+        | (pl.col("category") == Category.UNKNOWN.value).fill_null(False)
+        | (pl.col("reason") == "unknown_code").fill_null(False)
+    )
+
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding listing every unknown (code, status, message) shape with its count."""
-        unknown = (
-            ~pl.col("known").fill_null(True)
-            | (pl.col("category") == Category.UNKNOWN.value).fill_null(False)
-            | (pl.col("reason") == "unknown_code").fill_null(False)
-        )
-        hits = ordered(events.filter(unknown))
+        hits = explained(events, self)
         if hits.is_empty():
             return []
         first, last = time_span(hits)
