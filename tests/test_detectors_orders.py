@@ -105,6 +105,29 @@ def test_geo_block_points_at_binance_us(client: str, expected: str) -> None:
     assert expected in f.fix and "https://api.binance.us" in f.fix
 
 
+def test_geo_block_from_binance_us_itself_is_about_where_the_bot_runs() -> None:
+    raw = (
+        "OSError: Error executing request GET https://api.binance.us/api/v3/time. "
+        "HTTP status is 451. Error: {...}"
+    )
+    com = "ExchangeNotAvailable: binance GET https://api.binance.com/api/v3/exchangeInfo 451"
+    rows = [
+        {"reason": "geo_block", "http_status": 451, "client": "hummingbot", "raw": raw},
+        {"reason": "geo_block", "http_status": 451, "client": "ccxt", "raw": com},
+    ]
+    wrong_api, wrong_place = GeoBlock().detect(
+        make_events([{**r, "ts": "2024-03-18 01:00:00"} for r in rows]), CTX
+    )
+    assert "the bot talks to api.binance.com" in wrong_api.title
+    assert wrong_place.title == (
+        "1 request to Binance.US refused from a restricted location (HTTP 451) at 01:00 UTC on "
+        "2024-03-18: the machine's IP is outside the area Binance.US serves"
+    )
+    assert "Changing the endpoint does not help" in wrong_place.fix
+    assert "ccxt.binanceus" not in wrong_place.fix
+    assert wrong_place.details["hosts"] == {"api.binance.us": 1}
+
+
 # ---------------------------------------------------------------------------- filter_violation
 
 
