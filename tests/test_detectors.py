@@ -124,7 +124,7 @@ def test_every_detector_module_is_registered_once() -> None:
     modules = {
         info.name
         for info in pkgutil.iter_modules(detectors.__path__)
-        if info.name not in ("base", "__init__")
+        if info.name not in ("base", "__init__", "advice")
     }
     registered = [type(d).__module__.rsplit(".", 1)[1] for d in REGISTRY]
     assert sorted(registered) == sorted(modules)
@@ -247,3 +247,65 @@ def test_findings_keep_the_event_schema_untouched() -> None:
     run_detectors(events)
     assert events.schema == pl.Schema(EVENT_SCHEMA)
     assert events.equals(before)
+
+
+# ---------------------------------------------------------------------------- advice and imports
+
+
+def test_advice_is_data_checked_on_load() -> None:
+    from analyzer.detectors.advice import load_advice, parse_advice
+    from analyzer.errors import ReferenceDataError
+
+    assert "clock_sync" in load_advice()
+    with pytest.raises(ReferenceDataError, match="'nobody' is not a client"):
+        parse_advice('[clock_sync]\nnobody = "Sync the clock."\n')
+    with pytest.raises(ReferenceDataError, match="must be a sentence"):
+        parse_advice('[clock_sync]\nccxt = ""\n')
+
+
+def test_every_advice_topic_is_asked_for_and_every_ask_exists() -> None:
+    import re
+    from pathlib import Path
+
+    from analyzer.detectors.advice import load_advice
+
+    source = "".join(
+        p.read_text(encoding="utf-8")
+        for p in (Path(__file__).resolve().parent.parent / "analyzer" / "detectors").glob("*.py")
+    )
+    asked = set(re.findall(r'advice_lines\("(\w+)"', source)) | set(
+        re.findall(r':\s*"(\w+_rounding|min_notional)"', source)
+    )
+    assert asked == set(load_advice())
+
+
+def test_no_detector_imports_another() -> None:
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "analyzer" / "detectors"
+    shared = {"analyzer.detectors.base", "analyzer.detectors.advice"}
+    for path in folder.glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "analyzer.detectors"
+            ):
+                assert node.module in shared, (path.name, node.module)
+
+
+def test_client_advice_is_only_for_the_clients_that_wrote_the_events() -> None:
+    rows = [
+        {
+            "reason": "clock_behind",
+            "code": -1021,
+            "category": "general",
+            "client": "ccxt",
+            "ts": f"2024-03-18 0{h}:00:00",
+        }
+        for h in range(3)
+    ]
+    ctx = DetectContext(clients=("freqtrade", "ccxt"))
+    (finding,) = [f for f in run_detectors(make_events(rows), ctx) if f.kind == "clock_drift"]
+    assert "ccxt: " in finding.fix and "freqtrade: " not in finding.fix

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import polars as pl
 
-from analyzer.detectors.auth import CODES as AUTH_REASONS
 from analyzer.detectors.base import (
+    AUTH_FAILURE_REASONS,
     DetectContext,
     Finding,
     codes_of,
@@ -28,7 +28,7 @@ from analyzer.schema import Category, Severity
 REASONS = ("account_trading_disabled", "symbol_not_permitted")
 # Order errors that are neither these blocks nor key problems: the matching engine got the
 # order, so the account (or symbol) passed the permission check.
-NOT_PROOF = (*REASONS, *AUTH_REASONS)
+NOT_PROOF = (*REASONS, *AUTH_FAILURE_REASONS)
 MAX_MESSAGES = 5
 
 ADVICE = {

@@ -7,6 +7,7 @@ from datetime import datetime
 import polars as pl
 
 from analyzer.detectors.base import (
+    AUTH_FAILURE_REASONS,
     DetectContext,
     Finding,
     about,
@@ -77,7 +78,8 @@ PROOF_CATEGORIES = (Category.ORDER.value, Category.FILTER.value)
 
 def _is_auth() -> pl.Expr:
     return (
-        pl.col("reason").is_in(list(CODES)) | pl.col("code").is_in(list(CODES.values()))
+        pl.col("reason").is_in(list(AUTH_FAILURE_REASONS))
+        | pl.col("code").is_in(list(CODES.values()))
     ).fill_null(False)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -130,9 +130,30 @@ def ordered(events: pl.DataFrame) -> pl.DataFrame:
     return events.sort(list(EVENT_ORDER), nulls_last=True)
 
 
+# Shared notions (several detectors use them; none of them owns them).
+# Rate-limit warnings (429, -1003 weight, -1015 order count): what an IP ban follows.
+RATE_LIMITED_REASONS = ("rate_limit", "order_rate_limit")
+# Refusals of the API key itself: what an account block is not.
+AUTH_FAILURE_REASONS = (
+    "auth_key_ip_permissions",
+    "bad_api_key_format",
+    "bad_signature",
+    "unauthorized",
+    "auth_not_found",
+)
+WEIGHT_PER_IP = (
+    "Request weight is counted per IP, not per API key: every bot and script on this IP shares "
+    "one budget. Read the limits from GET /api/v3/exchangeInfo (rateLimits) rather than "
+    "hard-coding them, and watch the X-MBX-USED-WEIGHT-1M header."
+)
+
+
 def reason_in(*reasons: str) -> pl.Expr:
     """Events whose reason is one of `reasons` (a detector's usual `explains`)."""
     return pl.col("reason").is_in(list(reasons)).fill_null(False)
+
+
+RATE_LIMITED = reason_in(*RATE_LIMITED_REASONS)
 
 
 def explained(events: pl.DataFrame, detector: Detector) -> pl.DataFrame:
@@ -189,9 +210,9 @@ def value_counts(events: pl.DataFrame, column: str) -> dict[str, int]:
 
 
 def clients_of(events: pl.DataFrame, ctx: DetectContext) -> tuple[str, ...]:
-    """The clients that wrote these events, most frequent first; else the log's clients."""
-    found = tuple(value_counts(events, "client"))
-    return found or ctx.clients
+    """The clients that wrote these events, most frequent first (advice is for them only);
+    when none of the events names its client, the clients of the log."""
+    return tuple(value_counts(events, "client")) or ctx.clients
 
 
 def per_minute(events: pl.DataFrame) -> pl.DataFrame:
@@ -258,11 +279,6 @@ def duration_text(seconds: float) -> str:
     if minutes:
         return f"{minutes}m {secs}s" if secs else f"{minutes}m"
     return f"{secs}s"
-
-
-def client_lines(clients: Sequence[str], advice: Mapping[str, str]) -> list[str]:
-    """The advice lines for the clients in question that have one, most frequent first."""
-    return [f"{c}: {advice[c]}" for c in clients if c in advice]
 
 
 def top_fix(events: pl.DataFrame) -> str | None:

@@ -7,10 +7,10 @@ from datetime import datetime
 
 import polars as pl
 
+from analyzer.detectors.advice import advice_lines
 from analyzer.detectors.base import (
     DetectContext,
     Finding,
-    client_lines,
     clients_of,
     codes_of,
     evidence_of,
@@ -27,36 +27,6 @@ from analyzer.schema import Severity
 REASONS = ("clock_ahead", "clock_behind", "clock_skew")
 TREND_RATIO = 1.5  # second half this many times the first (after +1 smoothing) = worsening
 
-CLIENT_ADVICE = {
-    "ccxt": (
-        "create the exchange with options={'adjustForTimeDifference': True} and call "
-        "exchange.load_time_difference() periodically (ccxt only measures the offset when "
-        "markets load)."
-    ),
-    "freqtrade": (
-        'set "exchange": {"ccxt_config": {"options": {"adjustForTimeDifference": true}}} in '
-        "the config. freqtrade's advice to regenerate API keys on InvalidNonce is meant for "
-        "nonce-based exchanges and does not apply to Binance -1021."
-    ),
-    "python-binance": (
-        "set client.timestamp_offset = client.get_server_time()['serverTime'] - "
-        "int(time.time() * 1000) and refresh it periodically; the sync Client never does "
-        "this (AsyncClient.create does it once, at start). recvWindow is "
-        "client.REQUEST_RECVWINDOW (at most 60000)."
-    ),
-    "node-binance-api": (
-        "pass useServerTime: true in the options (or await binance.useServerTime() "
-        "periodically; it measures the offset once)."
-    ),
-    "hummingbot": (
-        "hummingbot resyncs its offset to the server and retries on every -1021, so -1021 "
-        "that keeps coming means the OS clock is badly off or jumping: fix the OS clock."
-    ),
-    "binance-connector": (
-        "the connector has no clock-offset option and signs with the local clock: fix the "
-        "OS clock (recvWindow is a per-call argument, at most 60000)."
-    ),
-}
 OS_ADVICE = (
     "OS clock: `chronyc tracking` shows the offset and `chronyc makestep` steps the clock now "
     "(add `makestep 1 -1` to chrony.conf to always step large offsets); with "
@@ -125,7 +95,7 @@ class ClockDrift:
             f"{when(first, last)}{trend_text}"
         )
         lines = [DIRECTION_ADVICE[direction]]
-        lines += client_lines(clients_of(hits, ctx), CLIENT_ADVICE)
+        lines += advice_lines("clock_sync", clients_of(hits, ctx))
         lines.append(OS_ADVICE)
         return [
             Finding(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from analyzer.detectors.advice import advice_lines
 from analyzer.detectors.base import (
     DetectContext,
     Finding,
@@ -56,30 +57,6 @@ ADVICE = {
     "orders": "Cancel stale open orders before placing new ones; the filter caps open orders.",
     "other": "Read the filter's limits for the symbol and check orders against them.",
 }
-CLIENT_ADVICE = {
-    "quantity": {
-        "ccxt": "ccxt: exchange.amount_to_precision(symbol, amount) after load_markets().",
-        "python-binance": (
-            "python-binance: round_step_size(quantity, step_size) from binance.helpers, with "
-            "stepSize from client.get_symbol_info(symbol)['filters']."
-        ),
-    },
-    "price": {
-        "ccxt": "ccxt: exchange.price_to_precision(symbol, price) after load_markets().",
-        "python-binance": (
-            "python-binance: round_step_size(price, tick_size) from binance.helpers, with "
-            "tickSize from client.get_symbol_info(symbol)['filters']."
-        ),
-    },
-    "notional": {
-        "ccxt": "ccxt: the minimum is market['limits']['cost']['min'] after load_markets().",
-    },
-}
-FREQTRADE_ADVICE = (
-    "freqtrade: it rounds with ccxt's market data, so failures usually come from custom "
-    "price/stake code (custom_entry_price, custom_stake_amount, adjust_trade_position) or a "
-    "stake too small for the pair."
-)
 SOURCE_ADVICE = (
     "Read each symbol's filters from GET /api/v3/exchangeInfo (they differ per symbol and can "
     "change) and format numbers with Decimal, not float."
@@ -100,13 +77,21 @@ def _advice_kind(name: str) -> str:
     return "other"
 
 
+# advice.toml topics for each kind of filter
+TOPICS = {
+    "quantity": "quantity_rounding",
+    "price": "price_rounding",
+    "notional": "min_notional",
+}
+
+
 def _fix(name: str, clients: tuple[str, ...]) -> str:
     kinds = ["quantity", "price"] if name == "precision" else [_advice_kind(name)]
     lines = [ADVICE[k] for k in kinds]
-    for client in clients:
-        if client == "freqtrade":
-            lines.append(FREQTRADE_ADVICE)
-        lines += [CLIENT_ADVICE.get(k, {}).get(client, "") for k in kinds]
+    lines += advice_lines("symbol_filters", clients)
+    for kind in kinds:
+        if kind in TOPICS:
+            lines += advice_lines(TOPICS[kind], clients)
     lines.append(SOURCE_ADVICE)
     return "\n".join(line for line in lines if line)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from analyzer.detectors.advice import advice_lines
 from analyzer.detectors.base import (
     DetectContext,
     Finding,
     about,
-    client_lines,
     clients_of,
     explained,
     plural,
@@ -21,15 +21,6 @@ from analyzer.schema import Severity
 
 HOST = r"https?://([A-Za-z0-9.-]*binance\.[a-z]+)"
 
-CLIENT_ADVICE = {
-    "ccxt": "use the exchange id binanceus: ccxt.binanceus({...}), not ccxt.binance.",
-    "freqtrade": 'set "exchange": {"name": "binanceus"} in the config.',
-    "python-binance": "create the client with Client(api_key, api_secret, tld='us').",
-    "hummingbot": (
-        "the binance connector talks to binance.com, and current hummingbot has no Binance.US "
-        "connector (binance_us was removed in 2025)."
-    ),
-}
 BASE_ADVICE = (
     "Binance.com refuses requests from the US (HTTP 451). A Binance.US account must use the "
     "Binance.US API: base URL https://api.binance.us, with Binance.US API keys."
@@ -78,7 +69,7 @@ class GeoBlock:
             f"{plural(hits.height, 'request')} refused from a restricted location (HTTP 451)"
             f"{when(first, last)}: the bot talks to {target}, not Binance.US"
         )
-        lines = [BASE_ADVICE, *client_lines(clients_of(hits, ctx), CLIENT_ADVICE)]
+        lines = [BASE_ADVICE, *advice_lines("wrong_exchange", clients_of(hits, ctx))]
         return self._finding(hits, title, "\n".join(lines), hosts)
 
     def _wrong_place(self, hits: pl.DataFrame) -> Finding | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from analyzer.detectors.advice import advice_lines
 from analyzer.detectors.base import (
     DetectContext,
     Finding,
     about,
-    client_lines,
     clients_of,
     explained,
     listing,
@@ -24,14 +24,6 @@ BASE_ADVICE = (
     "Size orders from the free balance (not the total: open orders lock funds) and leave room "
     "for the trading fee; for sells, use the quantity actually received after fees."
 )
-CLIENT_ADVICE = {
-    "ccxt": "read exchange.fetch_balance()[asset]['free'] right before sizing the order.",
-    "freqtrade": (
-        "lower tradable_balance_ratio (e.g. 0.99) or stake_amount, and check that nothing "
-        "else trades on the same account."
-    ),
-    "python-binance": "read client.get_asset_balance(asset)['free'] right before sizing the order.",
-}
 
 
 class InsufficientBalance:
@@ -54,7 +46,7 @@ class InsufficientBalance:
         on = f" on {listing(by_symbol)}" if by_symbol else ""
         title = f"{plural(hits.height, 'order')} rejected for insufficient balance{on}"
         title += when(first, last)
-        lines = [BASE_ADVICE, *client_lines(clients_of(hits, ctx), CLIENT_ADVICE)]
+        lines = [BASE_ADVICE, *advice_lines("free_balance", clients_of(hits, ctx))]
         return [
             Finding(
                 kind=self.name,

@@ -7,10 +7,12 @@ from typing import Any
 
 import polars as pl
 
+from analyzer.detectors.advice import advice_lines
 from analyzer.detectors.base import (
+    RATE_LIMITED,
+    WEIGHT_PER_IP,
     DetectContext,
     Finding,
-    client_lines,
     clients_of,
     codes_of,
     duration_text,
@@ -24,8 +26,6 @@ from analyzer.detectors.base import (
     utc,
     when,
 )
-from analyzer.detectors.rate_limit import CLIENT_ADVICE, SHARED_ADVICE
-from analyzer.detectors.rate_limit import REASONS as RATE_LIMIT_REASONS
 from analyzer.schema import Severity
 
 MIN_BAN_S = 120  # the shortest ban Binance hands out; assumed when a 418 does not say
@@ -85,8 +85,8 @@ class IpBan:
         lines = [BAN_ADVICE]
         if ignored:
             lines.append(BACKOFF_ADVICE)
-        lines.append(SHARED_ADVICE)
-        lines += client_lines(clients_of(hits, ctx), CLIENT_ADVICE)
+        lines.append(WEIGHT_PER_IP)
+        lines += advice_lines("rate_limits", clients_of(hits, ctx))
         return [
             Finding(
                 kind=self.name,
@@ -149,12 +149,7 @@ def _windows(hits: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
             (pl.col("end") - pl.col("start")).dt.total_seconds().alias("seconds"),
         )
     )
-    limited = (
-        events.filter(pl.col("reason").is_in(list(RATE_LIMIT_REASONS)))
-        .get_column("ts")
-        .drop_nulls()
-        .sort()
-    )
+    limited = events.filter(RATE_LIMITED).get_column("ts").drop_nulls().sort()
     starts = windows.get_column("start")
     upto = limited.search_sorted(starts, side="right").cast(pl.Int64)
     since = limited.search_sorted(starts - timedelta(seconds=LOOKBACK_S), side="left")

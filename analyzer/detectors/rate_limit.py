@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from analyzer.detectors.advice import advice_lines
 from analyzer.detectors.base import (
+    RATE_LIMITED,
+    WEIGHT_PER_IP,
     DetectContext,
     Finding,
-    client_lines,
     clients_of,
     codes_of,
     evidence_of,
@@ -15,7 +17,6 @@ from analyzer.detectors.base import (
     iso,
     per_minute,
     plural,
-    reason_in,
     symbols_of,
     time_span,
     utc,
@@ -24,38 +25,8 @@ from analyzer.detectors.base import (
 )
 from analyzer.schema import Severity
 
-REASONS = ("rate_limit", "order_rate_limit")
 BAN_FOLLOW_S = 600  # a ban within this many seconds of a rate-limit event "followed" it
 
-CLIENT_ADVICE = {
-    "ccxt": (
-        "keep enableRateLimit on (it is the default) and do not run parallel loops or several "
-        "exchange instances: each instance throttles only its own requests."
-    ),
-    "python-binance": (
-        "stream prices and order updates with ThreadedWebsocketManager (or "
-        "BinanceSocketManager with AsyncClient) instead of polling REST, and on a 429 sleep "
-        "for the Retry-After header's seconds before the next request."
-    ),
-    "freqtrade": (
-        "do not lower exchange.ccxt_config.rateLimit; refresh the pairlist less often "
-        "(refresh_period), trade fewer pairs and raise internals.process_throttle_secs."
-    ),
-    "hummingbot": (
-        "hummingbot throttles itself from its rate-limit table, so 429s usually mean another "
-        "bot or script is using the same IP."
-    ),
-    "node-binance-api": "use its websocket streams instead of polling REST endpoints.",
-    "binance-connector": (
-        "use the websocket stream client instead of polling; ClientError carries the response "
-        "headers (Retry-After, X-MBX-USED-WEIGHT-1M)."
-    ),
-}
-SHARED_ADVICE = (
-    "Request weight is counted per IP, not per API key: every bot and script on this IP shares "
-    "one budget. Read the limits from GET /api/v3/exchangeInfo (rateLimits) rather than "
-    "hard-coding them, and watch the X-MBX-USED-WEIGHT-1M header."
-)
 BACKOFF_ADVICE = (
     "On a 429 stop and wait for Retry-After seconds: carrying on gets the IP banned with HTTP "
     "418, for 2 minutes up to 3 days for repeat offenders."
@@ -74,7 +45,7 @@ class RateLimit:
         "The bot sends more request weight or new orders than Binance allows and gets 429 / "
         "-1003 / -1015 rejections, which turn into an IP ban if it keeps going."
     )
-    explains = reason_in(*REASONS)
+    explains = RATE_LIMITED
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding for all rate-limit events, with the peak minute and any ban after them."""
@@ -104,10 +75,10 @@ class RateLimit:
             title += f", peak {peak_count} in the minute of {peak_minute:%H:%M} UTC"
         if ban_at is not None:
             title += ", followed by an IP ban"
-        lines = [BACKOFF_ADVICE, SHARED_ADVICE]
+        lines = [BACKOFF_ADVICE, WEIGHT_PER_IP]
         if "order_rate_limit" in by_reason:
             lines.append(ORDER_ADVICE)
-        lines += client_lines(clients_of(hits, ctx), CLIENT_ADVICE)
+        lines += advice_lines("rate_limits", clients_of(hits, ctx))
         return [
             Finding(
                 kind=self.name,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from analyzer.detectors.advice import advice_lines
 from analyzer.detectors.base import (
     DetectContext,
     Finding,
-    client_lines,
     clients_of,
     codes_of,
     evidence_of,
@@ -40,16 +40,6 @@ RECONCILE_ADVICE = (
     "origClientOrderId) or check GET /api/v3/openOrders or the user-data stream, and retry "
     "with the same newClientOrderId so a copy of a still-open order is refused."
 )
-TIMEOUT_CLIENT_ADVICE = {
-    "ccxt": (
-        "these are RequestTimeout / NetworkError; the exchange's timeout option is in "
-        "milliseconds (default 10000), e.g. ccxt.binanceus({'timeout': 10000})."
-    ),
-    "python-binance": (
-        "pass requests_params={'timeout': 10} (seconds) to Client(...); look an order up with "
-        "client.get_order(symbol=..., origClientOrderId=...) before sending it again."
-    ),
-}
 WAF_ADVICE = (
     "HTTP 403 is Binance's web application firewall (WAF): the request looked abusive or "
     "malicious. Remove unusual content from parameters (e.g. SQL-like keywords or odd "
@@ -126,7 +116,7 @@ def _timeouts(kind: str, group: pl.DataFrame, ctx: DetectContext) -> Finding:
     lines = [TIMEOUT_ADVICE]
     if orders:
         lines.append(RECONCILE_ADVICE)
-    lines += client_lines(clients_of(group, ctx), TIMEOUT_CLIENT_ADVICE)
+    lines += advice_lines("timeouts", clients_of(group, ctx))
     details: dict[str, object] = {
         "order_requests": orders,
         "endpoints": value_counts(group, "endpoint"),
