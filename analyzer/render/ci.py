@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from xml.sax.saxutils import escape, quoteattr
 
 from analyzer.check import CheckResult
 from analyzer.detectors import Finding
-from analyzer.render.json import report_dict
+from analyzer.render.inert import inert
+from analyzer.render.json import dumps, report_dict
 from analyzer.render.text import one_line, plural
 
 _GITHUB_LEVEL = {"critical": "error", "error": "error", "warning": "warning", "info": "notice"}
+
+
+def _shown(result: CheckResult) -> CheckResult:
+    """The result as it may be printed: the report made inert (file names redacted, control
+    characters escaped), the failing findings picked out of it again."""
+    report = inert(result.report)
+    failing = tuple(
+        shown
+        for shown, f in zip(report.findings, result.report.findings, strict=True)
+        if f in result.failing
+    )
+    return dataclasses.replace(result, report=report, failing=failing)
 
 
 def _where(f: Finding) -> str:
@@ -22,6 +35,7 @@ def _where(f: Finding) -> str:
 
 def summary(result: CheckResult) -> str:
     """Plain text: one line per finding, then PASS/FAIL with the reason."""
+    result = _shown(result)
     r = result.report
     out = []
     for f in r.findings:
@@ -56,6 +70,7 @@ def _data(value: str) -> str:
 
 def github(result: CheckResult) -> str:
     """GitHub Actions workflow commands: one annotation per finding, at its first evidence."""
+    result = _shown(result)
     out = []
     for f in result.report.findings:
         level = _GITHUB_LEVEL[f.severity.value]
@@ -68,11 +83,14 @@ def github(result: CheckResult) -> str:
 
 
 def junit(result: CheckResult) -> str:
-    """JUnit XML: one test case per finding; a failing finding is a <failure>."""
+    """JUnit XML: one test case per finding; a failing finding is a <failure>. Any text from the
+    logs stays well-formed XML (control characters and lone surrogates shown escaped)."""
+    result = _shown(result)
     r = result.report
     cases = []
     for f in r.findings:
         name = quoteattr(f"{f.kind}: {f.title}")
+        classname = quoteattr(f"bnlog.{f.kind}")
         body = (
             f"{f.title}\n\n"
             + "\n".join(f"{e.path}:{e.line} {one_line(e.text, 300)}" for e in f.evidence)
@@ -80,13 +98,13 @@ def junit(result: CheckResult) -> str:
         )
         if f in result.failing:
             cases.append(
-                f'  <testcase classname="bnlog.{f.kind}" name={name}>\n'
+                f"  <testcase classname={classname} name={name}>\n"
                 f'    <failure type="{f.severity.value}" message={quoteattr(f.title)}>'
                 f"{escape(body)}</failure>\n  </testcase>"
             )
         else:
             cases.append(
-                f'  <testcase classname="bnlog.{f.kind}" name={name}>\n'
+                f"  <testcase classname={classname} name={name}>\n"
                 f"    <system-out>{escape(body)}</system-out>\n  </testcase>"
             )
     if not r.findings:
@@ -102,14 +120,14 @@ def junit(result: CheckResult) -> str:
 
 def as_json(result: CheckResult) -> str:
     """The report JSON with a `check` section."""
-    data = report_dict(result.report)
+    data = report_dict(result.report)  # file names redacted there
     data["check"] = {
         "failed": result.failed,
         "fail_on": result.fail_on.value,
         "codes": list(result.codes),
         "failing": [f.kind for f in result.failing],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    return dumps(data)
 
 
 CHECK_FORMATS = {"text": summary, "github": github, "junit": junit, "json": as_json}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 from analyzer.render import DEFAULT_STYLE, Style
+from analyzer.render.inert import shown_paths
 from analyzer.report import SCHEMA_ID, CodeRow, Report
 
 
@@ -38,7 +40,8 @@ def code_dict(row: CodeRow) -> dict[str, object]:
 
 
 def report_dict(report: Report) -> dict[str, object]:
-    """The whole report as JSON-ready data, in a fixed key order."""
+    """The whole report as JSON-ready data, in a fixed key order (file names redacted)."""
+    report = shown_paths(report)
     t = report.totals
     return {
         "schema": SCHEMA_ID,
@@ -84,6 +87,20 @@ def report_dict(report: Report) -> dict[str, object]:
     }
 
 
+# json.dumps escapes C0 controls itself; these it would write raw (DEL and C1 controls, bidi
+# overrides, lone surrogates that no UTF-8 output can even encode, non-characters).
+_RAW_UNSAFE = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+
+
+def dumps(data: object) -> str:
+    """Pretty-printed JSON with a trailing newline; characters a terminal would act on are
+    written as \\u escapes, so the parsed values stay exactly the data."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    return _RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n"
+
+
 def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     """Pretty-printed JSON with a trailing newline."""
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False, default=str) + "\n"
+    return dumps(report_dict(report))

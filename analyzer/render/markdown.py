@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from analyzer.render import DEFAULT_STYLE, Style
 from analyzer.render.chart import render_chart
+from analyzer.render.inert import inert
 from analyzer.render.json import iso
 from analyzer.render.text import (
     OTHER_KIND,
@@ -18,21 +21,64 @@ from analyzer.report import Report
 
 _ICON = {"healthy": "🟢", "degraded": "🟠", "critical": "🔴"}
 
+# Text from logs and file names must stay text: no link, image, HTML or code span of its own.
+_SPECIAL = re.compile(r"[\\`\[\]!<&]")  # backslash-escaped (CommonMark allows any punctuation)
+_EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9._-]+")  # GFM links these whatever is escaped
+_SCHEME = re.compile(r"://")  # http://… is linked by GFM; https\://… is not
+_WWW = re.compile(r"(?i)(www)\.")  # www.… likewise
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")  # a code span in a fix (trusted)
+
 
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
+    """Markdown safe inside a table cell (GFM splits cells at `|` even inside code spans)."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _code(text: str) -> str:
-    """Inline code that survives backticks in the text."""
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
+def code_span(text: str) -> str:
+    """Inline code that nothing in `text` can close: the fence is a longer run of backticks than
+    any inside, padded with a space when the text starts or ends with a backtick or a space
+    (CommonMark strips one space from each side, unless the content is only spaces)."""
+    if not text.strip(" "):  # only spaces (or nothing): kept as they are
+        return f"`{text or ' '}`"
+    runs = [len(run) for run in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def plain_text(text: str) -> str:
+    """Text without a link, image, HTML tag, entity or code span: Markdown punctuation escaped,
+    `://` and `www.` broken as GFM autolinks, e-mail addresses (which no escape stops) as code."""
+    out: list[str] = []
+    start = 0
+    for m in _EMAIL.finditer(text):
+        out.append(_escape(text[start : m.start()]))
+        out.append(code_span(m.group(0)))
+        start = m.end()
+    out.append(_escape(text[start:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    text = _SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    return _WWW.sub(r"\1\\.", _SCHEME.sub(r"\\://", text))
+
+
+def _advice(text: str) -> str:
+    """A fix: its code spans kept (the advice is written in Markdown), the rest plain text."""
+    out: list[str] = []
+    start = 0
+    for m in _CODE_SPAN.finditer(text):
+        out.append(plain_text(text[start : m.start()]))
+        out.append(m.group(0))
+        start = m.end()
+    out.append(plain_text(text[start:]))
+    return "".join(out)
+
+
 def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
-    """The full Markdown report."""
+    """The full Markdown report: text from logs and file names shows as text, never as markup."""
+    report = inert(report)
     t = report.totals
     out = ["# bnlog report", ""]
     out.append(f"**Verdict: {_ICON[report.verdict]} {VERDICT_TEXT[report.verdict]}**")
@@ -40,7 +86,7 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     span = f" from {iso(report.first_seen)} to {iso(report.last_seen)}" if report.first_seen else ""
     out.append(f"{plural(t.events, 'event')} in {plural(t.files, 'file')}{span}.")
     if report.clients:
-        out.append(f"Clients: {', '.join(report.clients)}.")
+        out.append(f"Clients: {plain_text(', '.join(report.clients))}.")
     out.append("")
     out.append(f"## Findings ({len(report.findings)})")
     out.append("")
@@ -48,28 +94,30 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
         out.append("No pattern in these events needs action.")
         out.append("")
     for i, f in enumerate(report.findings, 1):
-        out.append(f"### {i}. [{f.severity.value}] {f.title}")
+        out.append(f"### {i}. [{f.severity.value}] {plain_text(f.title)}")
         out.append("")
-        meta = [f"kind `{f.kind}`", plural(f.count, "event")]
+        meta = [f"kind {code_span(f.kind)}", plural(f.count, "event")]
         if f.first_seen:
             meta.append(f"{iso(f.first_seen)} → {iso(f.last_seen)}")
         if f.symbols:
-            meta.append("symbols " + ", ".join(f.symbols))
+            meta.append("symbols " + plain_text(", ".join(f.symbols)))
         if f.codes:
             meta.append("codes " + ", ".join(str(c) for c in f.codes))
         out.append(" · ".join(meta))
         out.append("")
         facts = details_line(f.details)
         if facts:
-            out.append(_cell(facts))
+            out.append(plain_text(facts))
             out.append("")
         if f.evidence:
             out.append("Evidence:")
             out.append("")
             for e in f.evidence:
-                out.append(f"- `{e.path}:{e.line}` {_code(one_line(e.text, 200))}")
+                out.append(
+                    f"- {code_span(f'{e.path}:{e.line}')} {code_span(one_line(e.text, 200))}"
+                )
             out.append("")
-        out.append("**Fix:** " + f.fix.replace("\n", "  \n"))
+        out.append("**Fix:** " + "  \n".join(_advice(para) for para in f.fix.split("\n")))
         out.append("")
     if style.chart:
         chart = render_chart(report.timeline, width=min(style.width, 100), color=False)
@@ -82,10 +130,10 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
         out.append("|---:|---|---|---|---|---|")
         for row in report.codes:
             reason = (row.reason or "-") + ("" if row.known else " (not in the reference table)")
-            fix = row.fix.split("\n")[0]
+            fix = _advice(row.fix.split("\n")[0])
             out.append(
                 f"| {row.count} | {code_label(row.code, row.http_status)} | {row.category} | "
-                f"{row.severity} | {_cell(reason)} | {_cell(fix)} |"
+                f"{row.severity} | {_cell(plain_text(reason))} | {_cell(fix)} |"
             )
     else:
         out.append("No Binance error events found.")
@@ -97,8 +145,9 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
         out.append("|---:|---|---|---|")
         for other in report.other:
             out.append(
-                f"| {other.count} | {OTHER_KIND.get(other.kind, other.kind)} | "
-                f"{_cell(one_line(other.message, 120))} | {_code(one_line(other.example, 160))} |"
+                f"| {other.count} | {plain_text(OTHER_KIND.get(other.kind, other.kind))} | "
+                f"{_cell(code_span(one_line(other.message, 120)))} | "
+                f"{_cell(code_span(one_line(other.example, 160)))} |"
             )
         listed = sum(other.count for other in report.other)
         if listed < report.other_count:
@@ -119,7 +168,7 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     if report.log_first and report.log_last:
         out.append(f"- log spans {iso(report.log_first)} → {iso(report.log_last)}")
     for warning in report.warnings:
-        out.append(f"- warning: {_cell(warning)}")
+        out.append(f"- warning: {plain_text(warning)}")
     if not report.redacted:
         out.append("- warning: secrets were NOT redacted (--no-redact); do not share this report")
     return "\n".join(out).rstrip() + "\n"

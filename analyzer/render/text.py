@@ -6,6 +6,7 @@ import textwrap
 
 from analyzer.render import DEFAULT_STYLE, Style
 from analyzer.render.chart import render_chart
+from analyzer.render.inert import escape_controls, inert
 from analyzer.render.json import iso
 from analyzer.report import Report
 
@@ -51,13 +52,14 @@ def human_bytes(n: int) -> str:
 
 def one_line(text: str, limit: int) -> str:
     """Fold a multi-line evidence text to one line; if longer than `limit`, cut the middle
-    (a log line's time is at its start and the exchange's answer at its end)."""
+    (a log line's time is at its start and the exchange's answer at its end). Control
+    characters left inside the line are shown escaped (`\\t`, `\\x1b`)."""
     flat = " ⏎ ".join(part.strip() for part in text.splitlines() if part.strip())
-    if len(flat) <= limit:
-        return flat
-    head = max(1, (limit - 1) // 3)
-    tail = limit - 1 - head
-    return flat[:head] + "…" + flat[len(flat) - tail :]
+    if len(flat) > limit:
+        head = max(1, (limit - 1) // 3)
+        tail = limit - 1 - head
+        flat = flat[:head] + "…" + flat[len(flat) - tail :]
+    return escape_controls(flat)
 
 
 def first_sentence(text: str) -> str:
@@ -106,7 +108,8 @@ def _wrap(text: str, width: int, indent: str) -> list[str]:
 
 
 def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
-    """The full text report."""
+    """The full text report (file names redacted, control characters shown escaped)."""
+    report = inert(report)
     width = max(60, style.width)
     out: list[str] = []
     t = report.totals
