@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -142,7 +142,7 @@ def build_report(
         ),
         verdict=verdict_of(findings, events.height),
         findings=tuple(findings),
-        codes=code_rows(events),
+        codes=_agreeing(code_rows(events), findings),
         timeline=timeline(events),
         first_seen=first,
         last_seen=last,
@@ -156,6 +156,24 @@ def build_report(
         other=other_rows(others),
         other_count=others.height,
     )
+
+
+def _agreeing(rows: tuple[CodeRow, ...], findings: list[Finding]) -> tuple[CodeRow, ...]:
+    """The codes table says what the findings say: a code's severity is the worst severity of
+    the findings that report it (the reference data's own severity where none does)."""
+    worst: dict[int, Severity] = {}
+    for finding in findings:
+        if finding.kind == "error_spike":
+            continue
+        for key in finding.codes:
+            if key not in worst or finding.severity.rank < worst[key].rank:
+                worst[key] = finding.severity
+    out = []
+    for row in rows:
+        said = row.code if row.code is not None else row.http_status
+        found = worst.get(said) if said is not None else None
+        out.append(replace(row, severity=found.value) if found is not None else row)
+    return tuple(out)
 
 
 MAX_OTHER_ROWS = 10

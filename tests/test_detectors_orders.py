@@ -141,12 +141,12 @@ def test_lot_size_on_one_symbol_only() -> None:
         "2 LOT_SIZE failures on SOLUSD only between 04:00 and 04:20 UTC on 2024-03-18: your "
         "quantity rounding for SOLUSD ignores stepSize (or leaves minQty..maxQty)"
     )
-    assert f.details == {"filter": "LOT_SIZE", "symbol": "SOLUSD", "only_symbol": True}
+    assert f.details == {"filter": "LOT_SIZE", "by_symbol": {"SOLUSD": 2}}
     assert "round_step_size" in f.fix and "binance.helpers" in f.fix
     assert "amount_to_precision" not in f.fix
 
 
-def test_filters_group_by_filter_and_symbol() -> None:
+def test_one_finding_per_filter_listing_its_symbols() -> None:
     notional = {"reason": "filter:MIN_NOTIONAL", "code": -1013, "client": "ccxt"}
     rows = [
         {**notional, "symbol": "ETHUSD"},
@@ -155,17 +155,17 @@ def test_filters_group_by_filter_and_symbol() -> None:
         {"reason": "filter:PRICE_FILTER", "code": -1013, "symbol": "BTCUSD", "client": "ccxt"},
     ]
     found = FilterViolation().detect(make_events(rows), CTX)
-    assert [(f.details["filter"], f.details["symbol"], f.count) for f in found] == [
-        ("MIN_NOTIONAL", "BTCUSD", 2),
-        ("MIN_NOTIONAL", "ETHUSD", 1),
-        ("PRICE_FILTER", "BTCUSD", 1),
+    assert [(f.details["filter"], f.details["by_symbol"], f.count) for f in found] == [
+        ("MIN_NOTIONAL", {"BTCUSD": 2, "ETHUSD": 1}, 3),
+        ("PRICE_FILTER", {"BTCUSD": 1}, 1),
     ]
     assert found[0].title == (
-        "2 MIN_NOTIONAL failures on BTCUSD: orders on BTCUSD are worth less than the minimum "
-        "notional (price × quantity)"
+        "3 MIN_NOTIONAL failures on BTCUSD and ETHUSD: orders on BTCUSD and ETHUSD are worth "
+        "less than the minimum notional (price × quantity)"
     )
+    assert found[0].symbols == ("BTCUSD", "ETHUSD")
     assert "market['limits']['cost']['min']" in found[0].fix
-    assert "price_to_precision" in found[2].fix and "tickSize" in found[2].fix
+    assert "price_to_precision" in found[1].fix and "tickSize" in found[1].fix
 
 
 def test_precision_and_zero_quantity_without_symbol() -> None:
@@ -175,13 +175,13 @@ def test_precision_and_zero_quantity_without_symbol() -> None:
     ]
     precision, zero = FilterViolation().detect(make_events(rows), CTX)
     assert precision.title == (
-        "1 precision (-1111) failure on an unnamed symbol: quantities or prices for an unnamed "
-        "symbol carry too many decimals"
+        "1 precision (-1111) failure on unnamed symbols: quantities or prices for unnamed "
+        "symbols carry too many decimals"
     )
     assert "amount_to_precision" in precision.fix and "price_to_precision" in precision.fix
-    assert zero.details == {"filter": "price_qty_zero", "symbol": None, "only_symbol": False}
+    assert zero.details == {"filter": "price_qty_zero", "by_symbol": {}}
     assert zero.title == (
-        "1 'Price * QTY is zero' failure on an unnamed symbol: quantities for an unnamed symbol "
+        "1 'Price * QTY is zero' failure on unnamed symbols: quantities for unnamed symbols "
         "round down to zero"
     )
     assert "check the minimum before rounding" in zero.fix

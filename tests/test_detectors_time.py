@@ -204,7 +204,8 @@ def test_ip_ban_windows_merge_and_count_requests_during_ban() -> None:
     assert f.codes == (-1003, 418)
     assert f.title == (
         "IP banned 2 times for 30m in total between 06:02 and 09:00 UTC on 2024-03-18; "
-        "2 requests sent during a ban, after 2 rate-limit warnings in the 10 minutes before"
+        "the last ban ends at 09:02 UTC; 2 requests refused during a ban, after 2 rate-limit "
+        "warnings in the 10 minutes before"
     )
     assert f.details == {
         "bans": 2,
@@ -250,7 +251,8 @@ def test_ip_ban_without_end_assumes_the_shortest_ban_for_merging_only() -> None:
     ]
     assert f.details["total_banned_s"] == 0 and f.details["ignored_backoff"] is False
     assert f.title == (
-        "IP banned 2 times between 06:00 and 06:10 UTC on 2024-03-18; 1 request sent during a ban"
+        "IP banned 2 times between 06:00 and 06:10 UTC on 2024-03-18; 1 request refused during "
+        "a ban"
     )
     assert "ThreadedWebsocketManager" in f.fix
 
@@ -315,13 +317,13 @@ def test_retired_service_says_retrying_will_not_help() -> None:
 
 def test_error_spike_against_the_median_minute() -> None:
     quiet = [{"reason": "network_timeout", "ts": f"2024-03-18 10:{m:02d}:00"} for m in range(10)]
-    burst = [{"reason": "rate_limit", "ts": f"2024-03-18 11:00:{s:02d}"} for s in range(12)]
+    burst = [{"reason": "execution_unknown", "ts": f"2024-03-18 11:00:{s:02d}"} for s in range(12)]
     burst += [{"reason": "network_timeout", "ts": "2024-03-18 11:00:59"}]
     (f,) = ErrorSpike().detect(make_events(quiet + burst), CTX)
     assert (f.kind, f.severity, f.count) == ("error_spike", Severity.WARNING, 13)
     assert (f.first_seen, f.last_seen) == (at("2024-03-18 11:00:00"), at("2024-03-18 11:00:59"))
     assert f.title == (
-        "Error spike: 13 errors in the minute of 11:00 UTC on 2024-03-18 (mostly rate_limit) "
+        "Error spike: 13 errors in the minute of 11:00 UTC on 2024-03-18 (mostly execution_unknown) "
         "against a usual 1 per minute"
     )
     assert f.details == {
@@ -329,9 +331,18 @@ def test_error_spike_against_the_median_minute() -> None:
         "baseline_mad": 0.0,
         "threshold": 10.0,
         "active_minutes": 11,
-        "spikes": [{"minute": "2024-03-18T11:00:00Z", "count": 13, "top_reason": "rate_limit"}],
+        "spikes": [
+            {"minute": "2024-03-18T11:00:00Z", "count": 13, "top_reason": "execution_unknown"}
+        ],
     }
-    assert "rate_limit and network_timeout" in f.fix
+    assert "execution_unknown and network_timeout" in f.fix
+
+
+def test_a_burst_of_rate_limits_or_bans_is_no_spike_of_its_own() -> None:
+    quiet = [{"reason": "network_timeout", "ts": f"2024-03-18 10:{m:02d}:00"} for m in range(10)]
+    burst = [{"reason": "rate_limit", "ts": f"2024-03-18 11:00:{s:02d}"} for s in range(12)]
+    burst += [{"reason": "ip_ban", "ts": f"2024-03-18 11:01:{s:02d}"} for s in range(12)]
+    assert ErrorSpike().detect(make_events(quiet + burst), CTX) == []
 
 
 def test_no_spike_below_the_absolute_minimum_or_in_a_flat_log() -> None:
@@ -354,6 +365,6 @@ def test_several_spikes_name_the_worst() -> None:
 def test_single_ban_title_and_python_binance_advice() -> None:
     row = {**BANNED, "ts": "2024-03-18 06:02:00", "ban_until": epoch_ms("2024-03-18 06:07:00")}
     (f,) = IpBan().detect(make_events([{**row, "client": "python-binance"}]), CTX)
-    assert f.title == "IP banned for 5m at 06:02 UTC on 2024-03-18"
+    assert f.title == "IP banned for 5m at 06:02 UTC on 2024-03-18; the last ban ends at 06:07 UTC"
     assert f.details["total_banned_s"] == 300 and f.details["requests_during_ban"] == 0
     assert "not honoured" not in f.fix and "BinanceSocketManager" in f.fix

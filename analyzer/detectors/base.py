@@ -254,6 +254,15 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
+def clock_text(moment: datetime | None, near: datetime | None = None) -> str:
+    """'at 14:15 UTC', with the date when it is not the day of `near`."""
+    if moment is None:
+        return "at an unknown time"
+    if near is not None and moment.date() == near.date():
+        return f"at {moment:%H:%M} UTC"
+    return f"at {moment:%Y-%m-%d %H:%M} UTC"
+
+
 def when(first: datetime | None, last: datetime | None) -> str:
     """' between 02:10 and 05:40 UTC on 2024-03-18' and friends; '' when untimed."""
     if first is None or last is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from analyzer.detectors.base import (
+    RATE_LIMITED,
     DetectContext,
     Finding,
     about,
@@ -12,6 +13,7 @@ from analyzer.detectors.base import (
     listing,
     per_minute,
     plural,
+    reason_in,
     time_span,
     utc,
     value_counts,
@@ -40,7 +42,10 @@ class ErrorSpike:
     explains = pl.lit(False)  # a burst in time: it explains no event of its own
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
-        """One finding listing every spike minute with its count and top reason."""
+        """One finding listing every spike minute with its count and top reason. Rate-limit
+        warnings and bans are bursts by nature and have findings of their own: a spike they
+        make is folded into those, not reported twice."""
+        events = events.filter(~(RATE_LIMITED | reason_in("ip_ban")))
         minutes = per_minute(events)
         if minutes.is_empty():
             return []

@@ -12,14 +12,16 @@ from analyzer.detectors.base import (
     codes_of,
     evidence_of,
     explained,
+    listing,
     symbols_of,
     time_span,
+    value_counts,
     when,
 )
 from analyzer.schema import Severity
 
 OTHER_REASONS = ("precision", "price_qty_zero")
-NO_SYMBOL = "an unnamed symbol"
+NO_SYMBOL = "unnamed symbols"
 
 LABELS = {"precision": "precision (-1111)", "price_qty_zero": "'Price * QTY is zero'"}
 WHAT = {
@@ -97,7 +99,8 @@ def _fix(name: str, clients: tuple[str, ...]) -> str:
 
 
 class FilterViolation:
-    """Recognises orders rejected by a symbol filter, per (filter, symbol)."""
+    """Recognises orders rejected by a symbol filter: one finding per filter, with its
+    symbols."""
 
     name = "filter_violation"
     story = (
@@ -110,42 +113,33 @@ class FilterViolation:
     ).fill_null(False)
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
-        """One finding per (filter, symbol) pair."""
+        """One finding per filter, listing the symbols it rejected orders on."""
         reason = pl.col("reason")
         hits = explained(events, self).with_columns(
             pl.when(reason.str.starts_with("filter:"))
             .then(reason.str.strip_prefix("filter:"))
             .otherwise(reason)
             .alias("filter"),
-            pl.col("symbol").fill_null("").alias("group_symbol"),
         )
         if hits.is_empty():
             return []
-        spread = hits.group_by("filter").agg(pl.col("group_symbol").unique().len().alias("n"))
-        symbols_per_filter = dict(spread.rows())
-        groups = hits.partition_by(["filter", "group_symbol"], as_dict=True, maintain_order=True)
-        findings = []
-        for (name, symbol), group in sorted(groups.items()):
-            only = symbols_per_filter[name] == 1 and symbol != ""
-            findings.append(self._finding(str(name), str(symbol), only, group, ctx))
-        return findings
+        groups = hits.partition_by("filter", as_dict=True, maintain_order=True)
+        return [self._finding(str(name), group, ctx) for (name,), group in sorted(groups.items())]
 
-    def _finding(
-        self, name: str, symbol: str, only: bool, group: pl.DataFrame, ctx: DetectContext
-    ) -> Finding:
+    def _finding(self, name: str, group: pl.DataFrame, ctx: DetectContext) -> Finding:
         first, last = time_span(group)
-        shown = symbol or NO_SYMBOL
+        by_symbol = value_counts(group, "symbol")
+        shown = listing(by_symbol) if by_symbol else NO_SYMBOL
+        where = f" on {shown}" + (" only" if len(by_symbol) == 1 else "")
+        if group.get_column("symbol").null_count() and by_symbol:
+            where = f" on {shown} and unnamed symbols"
         what = WHAT.get(name) or (TOO_MANY_ORDERS if "MAX_NUM" in name else DEFAULT_WHAT)
         failures = "failure" if group.height == 1 else "failures"
         title = (
-            f"{group.height} {LABELS.get(name, name)} {failures} on {shown}"
-            f"{' only' if only else ''}{when(first, last)}: {what.format(s=shown, f=name)}"
+            f"{group.height} {LABELS.get(name, name)} {failures}{where}{when(first, last)}: "
+            f"{what.format(s=shown, f=name)}"
         )
-        details: dict[str, object] = {
-            "filter": name,
-            "symbol": symbol or None,
-            "only_symbol": only,
-        }
+        details: dict[str, object] = {"filter": name, "by_symbol": by_symbol}
         return Finding(
             kind=self.name,
             severity=Severity.ERROR,

@@ -14,6 +14,7 @@ from analyzer.detectors.base import (
     DetectContext,
     Finding,
     clients_of,
+    clock_text,
     codes_of,
     duration_text,
     evidence_of,
@@ -78,8 +79,11 @@ class IpBan:
             total = " in total" if windows.height > 1 else ""
             title += f" for {duration_text(float(banned_s))}{total}"
         title += when(first, last)
+        ends = windows.filter("end_known").get_column("end").max() if windows.height else None
+        if ends is not None:
+            title += f"; the last ban ends {clock_text(utc(ends), first)}"
         if during:
-            title += f"; {plural(during, 'request')} sent during a ban"
+            title += f"; {plural(during, 'request')} refused during a ban"
         if ignored:
             title += f", after {plural(ignored, 'rate-limit warning')} in the 10 minutes before"
         lines = [BAN_ADVICE]

@@ -93,11 +93,30 @@ def _detail(entry: Entry) -> list[str]:
     return lines
 
 
+# More matching message rules than this are listed one per line, not in full.
+MAX_FULL_RULES = 2
+
+
+def _rule_line(entry: Entry) -> str:
+    message = entry.message[0] if entry.message else (entry.match or "")
+    if len(message) > MEANING_WIDTH:
+        message = message[: MEANING_WIDTH - 3].rstrip() + "..."
+    return f"  {entry.reason or '-':<30} {message}"
+
+
 def render_codes(entries: Sequence[Entry], *, detail: bool) -> str:
-    """The `bnlog codes` output: an aligned table, or one block per entry with detail."""
+    """The `bnlog codes` output: an aligned table, or one block per entry with detail. When a
+    code carries many message rules (-1013, -2010), the rules are one line each, so the answer
+    fits a screen; `bnlog codes <reason>` shows one of them in full."""
     if not entries:
         return "No matching error codes.\n"
     if not detail:
         return _table(entries)
-    blocks = ["\n".join(_detail(entry)) for entry in entries]
-    return "\n\n".join(blocks) + "\n"
+    heads = [e for e in entries if e.kind != "message"]
+    rules = [e for e in entries if e.kind == "message"]
+    if not heads or len(rules) <= MAX_FULL_RULES:
+        return "\n\n".join("\n".join(_detail(entry)) for entry in entries) + "\n"
+    blocks = ["\n".join(_detail(entry)) for entry in heads]
+    listed = [f"Messages that name the reason ({len(rules)}; `bnlog codes <reason>` for one):"]
+    listed += [_rule_line(rule) for rule in rules]
+    return "\n\n".join([*blocks, "\n".join(listed)]) + "\n"

@@ -12,7 +12,6 @@ from analyzer.render.text import (
     OTHER_KIND,
     VERDICT_TEXT,
     code_label,
-    details_line,
     human_bytes,
     one_line,
     plural,
@@ -105,10 +104,6 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
             meta.append("codes " + ", ".join(str(c) for c in f.codes))
         out.append(" · ".join(meta))
         out.append("")
-        facts = details_line(f.details)
-        if facts:
-            out.append(plain_text(facts))
-            out.append("")
         if f.evidence:
             out.append("Evidence:")
             out.append("")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from analyzer.render import DEFAULT_STYLE, Style
@@ -48,6 +49,38 @@ def human_bytes(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+# Where the error sits in an evidence line: a code or a JSON body first, else a status.
+_CODE_AT = re.compile(r'\{\s*\\?"code|\bcode\s*[=:]|APIError\(|\(code=|\b-[12]\d{3}\b')
+_STATUS_AT = re.compile(r"HTTP status is|\b[45]\d\d\b")
+
+
+def _error_at(line: str) -> re.Match[str] | None:
+    return _CODE_AT.search(line) or _STATUS_AT.search(line)
+
+
+def evidence_line(text: str, limit: int) -> str:
+    """The part of an evidence record that carries the error, in at most `limit` characters:
+    the line with the code (or the last line, where a traceback's exception is), and of a
+    long line the stretch from just before the code on, not the middle of a stack trace."""
+    lines = [part.strip() for part in text.splitlines() if part.strip()]
+    if not lines:
+        return ""
+    flat = " ⏎ ".join(lines)
+    if len(flat) <= limit:
+        return escape_controls(flat)
+    with_error = [line for line in lines if _error_at(line)]
+    line = with_error[0] if with_error else lines[-1]
+    if len(line) > limit:
+        found = _error_at(line)
+        start = max(0, (found.start() if found else 0) - 12)
+        line = line[start:]
+        if start:
+            line = "…" + line
+        if len(line) > limit:
+            line = line[: limit - 1] + "…"
+    return escape_controls(line)
 
 
 def one_line(text: str, limit: int) -> str:
@@ -101,10 +134,21 @@ def code_label(code: int | None, http: int | None) -> str:
     return "—"
 
 
-def _wrap(text: str, width: int, indent: str) -> list[str]:
+def _wrap(text: str, width: int, indent: str, rest: str | None = None) -> list[str]:
+    """Text wrapped to `width` columns; a word longer than a line is broken."""
     return textwrap.wrap(
-        text, width=max(40, width - len(indent)), initial_indent=indent, subsequent_indent=indent
+        text,
+        width=max(20, width),
+        initial_indent=indent,
+        subsequent_indent=indent if rest is None else rest,
+        break_long_words=True,
+        break_on_hyphens=False,
     ) or [indent]
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters: a long path keeps its end (the file name and line)."""
+    return text if len(text) <= limit else "…" + text[len(text) - limit + 1 :]
 
 
 def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
@@ -116,14 +160,20 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     span = ""
     if report.first_seen and report.last_seen:
         span = f", {iso(report.first_seen)} → {iso(report.last_seen)}"
-    out.append(
-        paint("bnlog report", "bold", style)
-        + f" — {plural(t.events, 'event')} in {plural(t.files, 'file')}{span}"
+    head = _wrap(
+        f"bnlog report — {plural(t.events, 'event')} in {plural(t.files, 'file')}{span}",
+        width,
+        "",
+        "  ",
     )
+    head[0] = head[0].replace("bnlog report", paint("bnlog report", "bold", style), 1)
+    out.extend(head)
     if report.clients:
-        out.append(f"clients: {', '.join(report.clients)}")
+        out.extend(_wrap(f"clients: {', '.join(report.clients)}", width, "", "  "))
     out.append("")
-    out.append("Verdict: " + paint(VERDICT_TEXT[report.verdict], report.verdict, style))
+    verdict = _wrap(f"Verdict: {VERDICT_TEXT[report.verdict]}", width, "", "  ")
+    verdict[0] = "Verdict: " + paint(verdict[0].removeprefix("Verdict: "), report.verdict, style)
+    out.extend(verdict)
     out.append("")
     out.extend(_findings(report, style, width))
     if style.chart:
@@ -138,7 +188,7 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
             out.append("")
     out.extend(_codes(report, style, width))
     out.extend(_other(report, style, width))
-    out.extend(_coverage(report, style))
+    out.extend(_coverage(report, style, width))
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -149,9 +199,11 @@ def _findings(report: Report, style: Style, width: int) -> list[str]:
         out.append("")
         return out
     for i, f in enumerate(report.findings, 1):
-        sev = paint(f"[{f.severity.value}]", f.severity.value, style)
-        out.extend(_wrap(f"{i}. {f.title}", width, "  ")[:1])
-        out[-1] = f"  {i}. {sev} {f.title}"
+        # the severity tag is painted after wrapping: colour codes take no columns
+        tag = f"[{f.severity.value}]"
+        title = _wrap(f"{i}. {tag} {f.title}", width, "  ", "     ")
+        title[0] = title[0].replace(tag, paint(tag, f.severity.value, style), 1)
+        out.extend(title)
         meta = [f"kind {f.kind}", plural(f.count, "event")]
         if f.first_seen:
             meta.append(f"{iso(f.first_seen)} → {iso(f.last_seen)}")
@@ -160,12 +212,10 @@ def _findings(report: Report, style: Style, width: int) -> list[str]:
         if f.codes:
             meta.append("codes " + ", ".join(str(c) for c in f.codes))
         out.extend(_wrap(" · ".join(meta), width, "     "))
-        facts = details_line(f.details)
-        if facts:
-            out.extend(_wrap(facts, width, "     "))
         for e in f.evidence:
-            out.append("     " + paint(f"{e.path}:{e.line}", "dim", style))
-            out.append("       " + one_line(e.text, max(EVIDENCE_MIN_CHARS, width - 7)))
+            where = _cut(f"{e.path}:{e.line}", width - 5)
+            out.append("     " + paint(where, "dim", style))
+            out.append("       " + evidence_line(e.text, max(EVIDENCE_MIN_CHARS, width - 7)))
         for n, para in enumerate(f.fix.split("\n")):
             if para.strip():
                 out.extend(_wrap(("fix: " if n == 0 else "") + para.strip(), width, "     "))
@@ -186,11 +236,12 @@ def _codes(report: Report, style: Style, width: int) -> list[str]:
         reason = row.reason or "-"
         if not row.known:
             reason += " (not in the reference table)"
-        out.append(
-            f"  {row.count:>6}  {label:<10} {row.category:<8} "
-            + paint(f"{row.severity:<8}", row.severity, style)
-            + f" {reason}"
+        lead = f"  {row.count:>6}  {label:<10} {row.category:<8} "
+        wrapped = _wrap(f"{lead}{row.severity:<8} {reason}", width, "", " " * 39)
+        wrapped[0] = (
+            lead + paint(f"{row.severity:<8}", row.severity, style) + wrapped[0][len(lead) + 8 :]
         )
+        out.extend(wrapped)
         if row.fix:
             out.extend(_wrap(first_sentence(row.fix), width, " " * 10))
     out.append("")
@@ -210,8 +261,11 @@ def _other(report: Report, style: Style, width: int) -> list[str]:
     out = [paint(f"Other errors ({report.other_count}, not Binance API errors)", "bold", style)]
     for row in report.other:
         label = OTHER_KIND.get(row.kind, row.kind)
-        out.append(f"  {row.count:>6}  {label}: " + one_line(row.message, max(20, width - 50)))
-        out.append("          " + paint(one_line(row.example, max(20, width - 10)), "dim", style))
+        text = f"{label}: " + one_line(row.message, max(20, width - 10 - len(label) - 2))
+        out.append(f"  {row.count:>6}  " + _cut(text, width - 10))
+        out.append(
+            "          " + paint(evidence_line(row.example, max(20, width - 10)), "dim", style)
+        )
     listed = sum(row.count for row in report.other)
     if listed < report.other_count:
         out.append(f"          and {report.other_count - listed} more")
@@ -219,23 +273,24 @@ def _other(report: Report, style: Style, width: int) -> list[str]:
     return out
 
 
-def _coverage(report: Report, style: Style) -> list[str]:
+def _coverage(report: Report, style: Style, width: int) -> list[str]:
     t = report.totals
-    out = [paint("Coverage", "bold", style)]
-    out.append(
-        f"  {plural(t.files, 'file')} · {plural(t.lines, 'line')} · {human_bytes(t.bytes)} · "
+    lines = [
+        f"{plural(t.files, 'file')} · {plural(t.lines, 'line')} · {human_bytes(t.bytes)} · "
         f"{plural(t.events, 'event')} · {t.skipped_lines} skipped or cut · "
         f"{t.repaired_lines} with invalid UTF-8 repaired"
-    )
+    ]
     if t.resumed_files:
-        out.append(
-            f"  incremental: {plural(t.resumed_files, 'file')} read only from where the last "
+        lines.append(
+            f"incremental: {plural(t.resumed_files, 'file')} read only from where the last "
             "run stopped (--state)"
         )
     if report.log_first and report.log_last:
-        out.append(f"  log spans {iso(report.log_first)} → {iso(report.log_last)}")
-    for warning in report.warnings:
-        out.append("  warning: " + warning)
+        lines.append(f"log spans {iso(report.log_first)} → {iso(report.log_last)}")
+    lines += ["warning: " + warning for warning in report.warnings]
     if not report.redacted:
-        out.append("  warning: secrets were NOT redacted (--no-redact); do not share this report")
+        lines.append("warning: secrets were NOT redacted (--no-redact); do not share this report")
+    out = [paint("Coverage", "bold", style)]
+    for line in lines:
+        out.extend(_wrap(line, width, "  ", "    "))
     return out
