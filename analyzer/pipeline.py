@@ -17,7 +17,7 @@ from analyzer.sources import Coverage, Source, expand
 
 def classified_events(paths: list[str], options: Options) -> tuple[pl.DataFrame, Coverage]:
     """Every event of the paths, classified, then filtered by the options."""
-    extracted, coverage, _ = _extract(paths, options)
+    extracted, coverage, _, _ = _extract(paths, options)
     return apply_filters(classify(extracted.events), options), coverage
 
 
@@ -28,25 +28,39 @@ class Checkpoint:
     state_path: str
     sources: list[Source]
     coverage: Coverage
-    inputs: list[str]
+    inputs: list[str]  # the expanded inputs: the state file must never replace one of them
 
     def save(self) -> None:
         """Record where this run stopped in every file."""
         state.save(self.state_path, self.sources, self.coverage, self.inputs)
 
 
-def _extract(paths: list[str], options: Options) -> tuple[Extracted, Coverage, Checkpoint | None]:
+@dataclass(frozen=True)
+class Run:
+    """One analysis: its Report, the files it read (after glob and directory expansion; '-' is
+    stdin), which --output must never replace, and with --state the checkpoint to save once the
+    output is written."""
+
+    report: Report
+    inputs: tuple[str, ...]
+    checkpoint: Checkpoint | None = None
+
+
+def _extract(
+    paths: list[str], options: Options
+) -> tuple[Extracted, Coverage, Checkpoint | None, tuple[str, ...]]:
     coverage = Coverage()
     sources = expand(paths, coverage)
+    inputs = tuple(s.name for s in sources)
     checkpoint = None
     if options.state:
         sources = state.resume(sources, state.load(options.state))
         coverage.resumed = sum(1 for s in sources if s.start)
-        checkpoint = Checkpoint(options.state, sources, coverage, list(paths))
+        checkpoint = Checkpoint(options.state, sources, coverage, list(inputs))
     extract_options = ExtractOptions(
         tz=options.tz, max_line_bytes=options.max_line_bytes, redact=options.redact
     )
-    return extract_events(sources, coverage, extract_options), coverage, checkpoint
+    return extract_events(sources, coverage, extract_options), coverage, checkpoint, inputs
 
 
 def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
@@ -68,12 +82,13 @@ def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
 
 def analyze(paths: list[str], options: Options) -> Report:
     """The whole analysis: the Report the CLI renders and the tests compare."""
-    return run(paths, options)[0]
+    return run(paths, options).report
 
 
-def run(paths: list[str], options: Options) -> tuple[Report, Checkpoint | None]:
-    """The analysis, and (with --state) the checkpoint to save after the output is written."""
-    extracted, coverage, checkpoint = _extract(paths, options)
+def run(paths: list[str], options: Options) -> Run:
+    """The analysis, the inputs it read, and (with --state) the checkpoint to save after the
+    output is written."""
+    extracted, coverage, checkpoint, inputs = _extract(paths, options)
     events = apply_filters(classify(extracted.events), options)
     offsets = extracted.time_offsets
     if options.since is not None or options.until is not None:
@@ -84,4 +99,5 @@ def run(paths: list[str], options: Options) -> tuple[Report, Checkpoint | None]:
     findings = run_detectors(
         events, DetectContext.from_events(events, offsets, coverage.first_ts, coverage.last_ts)
     )
-    return build_report(events, coverage, findings, redacted=options.redact), checkpoint
+    report = build_report(events, coverage, findings, redacted=options.redact)
+    return Run(report, inputs, checkpoint)
