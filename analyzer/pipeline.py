@@ -12,6 +12,7 @@ from analyzer.extract import Extracted, ExtractOptions, extract_events
 from analyzer.options import Options
 from analyzer.reference import classify
 from analyzer.report import Report, build_report
+from analyzer.schema import api_events
 from analyzer.sources import Coverage, Source, expand
 
 
@@ -80,6 +81,20 @@ def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
     return events.filter(pl.all_horizontal(conditions).fill_null(False))
 
 
+def active_filters(options: Options) -> dict[str, object]:
+    """The filters in force, as the report states them (empty when none)."""
+    found: dict[str, object] = {}
+    if options.since is not None:
+        found["since"] = options.since.isoformat().replace("+00:00", "Z")
+    if options.until is not None:
+        found["until"] = options.until.isoformat().replace("+00:00", "Z")
+    if options.symbols:
+        found["symbols"] = sorted(options.symbols)
+    if options.codes:
+        found["codes"] = sorted(options.codes)
+    return found
+
+
 def analyze(paths: list[str], options: Options) -> Report:
     """The whole analysis: the Report the CLI renders and the tests compare."""
     return run(paths, options).report
@@ -89,7 +104,8 @@ def run(paths: list[str], options: Options) -> Run:
     """The analysis, the inputs it read, and (with --state) the checkpoint to save after the
     output is written."""
     extracted, coverage, checkpoint, inputs = _extract(paths, options)
-    events = apply_filters(classify(extracted.events), options)
+    everything = classify(extracted.events)
+    events = apply_filters(everything, options)
     offsets = extracted.time_offsets
     if options.since is not None or options.until is not None:
         offsets = apply_filters(
@@ -99,5 +115,13 @@ def run(paths: list[str], options: Options) -> Run:
     findings = run_detectors(
         events, DetectContext.from_events(events, offsets, coverage.first_ts, coverage.last_ts)
     )
-    report = build_report(events, coverage, findings, redacted=options.redact)
+    filters = active_filters(options)
+    report = build_report(
+        events,
+        coverage,
+        findings,
+        redacted=options.redact,
+        filters=filters,
+        events_before=api_events(everything).height if filters else None,
+    )
     return Run(report, inputs, checkpoint)

@@ -101,16 +101,23 @@ class Report:
     log_last: datetime | None = None
     other: tuple[OtherRow, ...] = ()  # errors that are not Binance API errors
     other_count: int = 0  # all of them (`other` lists the most frequent)
+    filters: dict[str, object] = field(default_factory=dict)  # --since/--until/--symbol/--code
+    events_before: int | None = None  # API error events before the filters (when any is set)
 
 
-def verdict_of(findings: tuple[Finding, ...] | list[Finding], api_errors: int = 0) -> str:
+def verdict_of(
+    findings: tuple[Finding, ...] | list[Finding], api_errors: int = 0, filtered_out: int = 0
+) -> str:
     """critical when any finding is critical; degraded for errors or warnings, or for any
-    Binance API error at all (a log with errors is never healthy); else healthy."""
+    Binance API error at all (a log with errors is never healthy); `filtered` when the filters
+    removed every error there was; else healthy."""
     severities = {f.severity for f in findings}
     if Severity.CRITICAL in severities:
         return "critical"
     if severities & {Severity.ERROR, Severity.WARNING} or api_errors:
         return "degraded"
+    if filtered_out:
+        return "filtered"
     return "healthy"
 
 
@@ -120,6 +127,8 @@ def build_report(
     findings: list[Finding],
     *,
     redacted: bool = True,
+    filters: dict[str, object] | None = None,
+    events_before: int | None = None,
 ) -> Report:
     """Summarise classified events and detector findings into a Report. Totals, codes and the
     timeline count Binance API error events; the other errors get a section of their own."""
@@ -140,7 +149,9 @@ def build_report(
             repaired_lines=coverage.repaired_lines,
             resumed_files=coverage.resumed,
         ),
-        verdict=verdict_of(findings, events.height),
+        verdict=verdict_of(
+            findings, events.height, (events_before or 0) - events.height if filters else 0
+        ),
         findings=tuple(findings),
         codes=_agreeing(code_rows(events), findings),
         timeline=timeline(events),
@@ -155,6 +166,8 @@ def build_report(
         log_last=_utc(coverage.last_ts),
         other=other_rows(others),
         other_count=others.height,
+        filters=dict(filters or {}),
+        events_before=events_before,
     )
 
 

@@ -70,6 +70,9 @@ def report_dict(report: Report) -> dict[str, object]:
         },
         "warnings": list(report.warnings),
         "redacted": report.redacted,
+        "filters": {**report.filters, "events_before": report.events_before}
+        if report.filters
+        else {},
         "other_errors": {
             "count": report.other_count,
             "top": [

@@ -12,13 +12,14 @@ from analyzer.render.text import (
     OTHER_KIND,
     VERDICT_TEXT,
     code_label,
+    filters_text,
     human_bytes,
     one_line,
     plural,
 )
 from analyzer.report import Report
 
-_ICON = {"healthy": "🟢", "degraded": "🟠", "critical": "🔴"}
+_ICON = {"healthy": "🟢", "degraded": "🟠", "critical": "🔴", "filtered": "⚪"}
 
 # Text from logs and file names must stay text: no link, image, HTML or code span of its own.
 _SPECIAL = re.compile(r"[\\`\[\]!<&]")  # backslash-escaped (CommonMark allows any punctuation)
@@ -81,6 +82,9 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     t = report.totals
     out = ["# bnlog report", ""]
     out.append(f"**Verdict: {_ICON[report.verdict]} {VERDICT_TEXT[report.verdict]}**")
+    if report.filters:
+        out.append("")
+        out.append(plain_text(filters_text(report)))
     out.append("")
     span = f" from {iso(report.first_seen)} to {iso(report.last_seen)}" if report.first_seen else ""
     out.append(f"{plural(t.events, 'event')} in {plural(t.files, 'file')}{span}.")

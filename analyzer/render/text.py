@@ -28,7 +28,9 @@ VERDICT_TEXT = {
     "healthy": "HEALTHY — nothing here needs action",
     "degraded": "DEGRADED — the bot is losing requests or orders; see the findings",
     "critical": "CRITICAL — the bot cannot trade or is banned; act now",
+    "filtered": "NOTHING LEFT — the filters removed every error in these logs; widen them",
 }
+_VERDICT_COLOUR = {"filtered": "warning"}
 
 
 def paint(text: str, key: str, style: Style) -> str:
@@ -123,6 +125,21 @@ def details_line(details: dict[str, object]) -> str:
     return "details: " + " · ".join(parts) if parts else ""
 
 
+def filters_text(report: Report) -> str:
+    """'Filters: --since …, --symbol SOLUSD; 12 of 40 errors kept (28 removed)'."""
+    names = {"since": "--since", "until": "--until", "symbols": "--symbol", "codes": "--code"}
+    shown = []
+    for key, value in report.filters.items():
+        values = value if isinstance(value, list) else [value]
+        shown.append(f"{names.get(key, key)} {' '.join(str(v) for v in values)}")
+    before = report.events_before or 0
+    kept = report.totals.events
+    return (
+        f"Filters: {', '.join(shown)}; {kept} of {plural(before, 'error')} kept "
+        f"({before - kept} removed)"
+    )
+
+
 def code_label(code: int | None, http: int | None) -> str:
     """'-1021', '-1003/429', 'HTTP 503' or '—'."""
     if code is not None and http is not None:
@@ -172,8 +189,11 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
         out.extend(_wrap(f"clients: {', '.join(report.clients)}", width, "", "  "))
     out.append("")
     verdict = _wrap(f"Verdict: {VERDICT_TEXT[report.verdict]}", width, "", "  ")
-    verdict[0] = "Verdict: " + paint(verdict[0].removeprefix("Verdict: "), report.verdict, style)
+    colour = _VERDICT_COLOUR.get(report.verdict, report.verdict)
+    verdict[0] = "Verdict: " + paint(verdict[0].removeprefix("Verdict: "), colour, style)
     out.extend(verdict)
+    if report.filters:
+        out.extend(_wrap(filters_text(report), width, "", "  "))
     out.append("")
     out.extend(_findings(report, style, width))
     if style.chart:
