@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analyzer.errors import UsageError
-from analyzer.sources import DEFAULT_MAX_LINE_BYTES
 
+# Defined here, not in sources: `import analyzer` stays light (no polars), so that Ctrl-C while
+# the CLI starts is caught by its entry point (analyzer.__main__).
+DEFAULT_MAX_LINE_BYTES = 64 << 10
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -27,13 +29,21 @@ class Options:
     codes: tuple[int, ...] = ()  # keep events with these codes or HTTP statuses
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     state: str | None = None  # --state FILE: read only what is new since the last run
+    group_by: str = "dir"  # whose story a finding tells: each directory's, file's, or one for all
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise UsageError(
+                f"--until {self.until.isoformat()} is not after --since "
+                f"{self.since.isoformat()}: no event can match (swap them?)"
+            )
 
 
 def check_zone(name: str) -> str:
     """The zone name if the system knows it; else a UsageError naming the way out."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise UsageError(
             f"--tz {name!r}: unknown time zone (use e.g. UTC, Europe/Berlin)"
         ) from None
@@ -45,7 +55,12 @@ def parse_when(text: str, *, now: datetime, tz: str = "UTC", flag: str = "--sinc
     value = text.strip()
     match = _RELATIVE.match(value)
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except (OverflowError, ValueError):  # 999999d is before year 1; 10**20 d is no duration
+            raise UsageError(
+                f"{flag} {text!r}: too far back (use a time after year 1, e.g. 90m, 24h, 7d)"
+            ) from None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -54,7 +69,10 @@ def parse_when(text: str, *, now: datetime, tz: str = "UTC", flag: str = "--sinc
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz))
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise UsageError(f"{flag} {text!r}: out of range once converted to UTC") from None
 
 
 def normalise_symbol(text: str) -> str:

@@ -81,6 +81,21 @@ def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
     return events.filter(pl.all_horizontal(conditions).fill_null(False))
 
 
+# --group-by: what a source (one bot's logs) is
+GROUPS = ("dir", "file", "none")
+
+
+def source_of(group_by: str) -> pl.Expr | None:
+    """The expression naming an event's source: its file's directory (as the path was named:
+    'logs/a.log' → 'logs'), its file, or nothing (one story for everything)."""
+    if group_by == "file":
+        return pl.col("path")
+    if group_by == "dir":
+        parent = pl.col("path").str.extract(r"^(.*)/[^/]*$", 1)
+        return pl.when(pl.col("path") == "-").then(pl.lit("-")).otherwise(parent.fill_null("."))
+    return None
+
+
 def active_filters(options: Options) -> dict[str, object]:
     """The filters in force, as the report states them (empty when none)."""
     found: dict[str, object] = {}
@@ -113,7 +128,9 @@ def run(paths: list[str], options: Options) -> Run:
             Options(since=options.since, until=options.until),
         ).drop("symbol")
     findings = run_detectors(
-        events, DetectContext.from_events(events, offsets, coverage.first_ts, coverage.last_ts)
+        events,
+        DetectContext.from_events(events, offsets, coverage.first_ts, coverage.last_ts),
+        sources=source_of(options.group_by),
     )
     filters = active_filters(options)
     report = build_report(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from analyzer.detectors.account_blocked import AccountBlocked
 from analyzer.detectors.auth import Auth
 from analyzer.detectors.bad_request import BadRequest
-from analyzer.detectors.base import DetectContext, Detector, Evidence, Finding
+from analyzer.detectors.base import DetectContext, Detector, Evidence, Finding, value_counts
 from analyzer.detectors.clock_drift import ClockDrift
 from analyzer.detectors.error_spike import ErrorSpike
 from analyzer.detectors.filter_violation import FilterViolation
@@ -56,19 +58,37 @@ REGISTRY: tuple[Detector, ...] = (*_EXPLAINING, Unexplained(_EXPLAINING))
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
-    """Worst severity first, then bigger impact, then kind and title (a total, stable order)."""
-    return sorted(findings, key=lambda f: (f.severity.rank, -f.impact, f.kind, f.title))
+    """Worst severity first, then bigger impact, then kind, title and source (a total,
+    stable order)."""
+    return sorted(findings, key=lambda f: (f.severity.rank, -f.impact, f.kind, f.title, f.source))
 
 
 def run_detectors(
     events: pl.DataFrame,
     ctx: DetectContext | None = None,
     registry: tuple[Detector, ...] = REGISTRY,
+    sources: pl.Expr | None = None,
 ) -> list[Finding]:
-    """Every registered detector's findings for the events, sorted worst first."""
+    """Every registered detector's findings for the events, sorted worst first.
+
+    With `sources` (an expression naming each event's source: the bot whose logs it is, by
+    default the file's directory), the detectors run once per source and each finding names
+    it: one bot's revoked key is not "fixed" by another bot's orders, and two bots' clocks do
+    not make one clock that jumps back and forth."""
     missing = [name for name in EVENT_SCHEMA if name not in events.columns]
     if missing:
         raise ValueError(f"events frame lacks columns: {', '.join(missing)}")
     if ctx is None:
         ctx = DetectContext.from_events(events)
-    return sort_findings([f for detector in registry for f in detector.detect(events, ctx)])
+    if sources is None:
+        return sort_findings([f for d in registry for f in d.detect(events, ctx)])
+    grouped = events.with_columns(_source=sources.fill_null(""))
+    names = sorted(grouped.get_column("_source").unique().to_list())
+    if len(names) <= 1:
+        return run_detectors(events, ctx, registry)
+    found: list[Finding] = []
+    for name in names:
+        part = grouped.filter(pl.col("_source") == name).drop("_source")
+        local = replace(ctx, clients=tuple(value_counts(part, "client")) or ctx.clients)
+        found += [replace(f, source=name) for d in registry for f in d.detect(part, local)]
+    return sort_findings(found)

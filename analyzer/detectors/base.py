@@ -53,6 +53,7 @@ class Finding:
     fix: str
     details: dict[str, object]
     impact: float
+    source: str = ""  # the bot (directory or file) whose logs tell this story; "" for all
 
     def __post_init__(self) -> None:
         if len(self.evidence) > MAX_EVIDENCE:
@@ -74,6 +75,7 @@ class Finding:
             "evidence": [{"path": e.path, "line": e.line, "text": e.text} for e in self.evidence],
             "fix": self.fix,
             "details": self.details,
+            "source": self.source or None,
         }
 
 
@@ -159,6 +161,42 @@ RATE_LIMITED = reason_in(*RATE_LIMITED_REASONS)
 def explained(events: pl.DataFrame, detector: Detector) -> pl.DataFrame:
     """The events a detector explains, ordered."""
     return ordered(events.filter(detector.explains))
+
+
+def one_per_request(hits: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The events with requests that two files record (a bot log and an HTTP capture of the
+    same requests) kept once, and how many repeats were dropped.
+
+    Two events are the same request when they fall in the same second with the same reason
+    (a log line often lacks the status a capture has), and the same endpoint where both name
+    one; of each such group only the file that
+    holds most of it (then the first path) is kept. Untimed events are all kept."""
+    if hits.height < 2 or hits.get_column("path").n_unique() < 2:
+        return hits, 0
+    second = pl.col("ts").dt.truncate("1s").alias("_second")
+    marked = hits.with_columns(second).with_columns(
+        _endpoint=pl.col("endpoint").fill_null(
+            pl.col("endpoint").drop_nulls().first().over(["_second", "reason"])
+        )
+    )
+    request = ["_second", "reason", "_endpoint"]
+    marked = marked.with_columns(_size=pl.len().over([*request, "path"]))
+    main = pl.col("path").sort_by(["_size", "path"], descending=[True, False]).first()
+    kept = marked.with_columns(_main=main.over(request)).filter(
+        pl.col("ts").is_null() | (pl.col("path") == pl.col("_main"))
+    )
+    kept = kept.drop("_second", "_endpoint", "_size", "_main")
+    return kept, hits.height - kept.height
+
+
+def also_recorded(dropped: int) -> str:
+    """The sentence telling that repeats in another file were counted once ('' for none)."""
+    if not dropped:
+        return ""
+    return (
+        f"{plural(dropped, 'line')} in another file recorded the same requests (same second, "
+        "error and endpoint) and were counted once."
+    )
 
 
 def evidence_of(events: pl.DataFrame) -> tuple[Evidence, ...]:

@@ -13,6 +13,7 @@ from analyzer.detectors.base import (
     WEIGHT_PER_IP,
     DetectContext,
     Finding,
+    also_recorded,
     clients_of,
     clock_text,
     codes_of,
@@ -20,6 +21,7 @@ from analyzer.detectors.base import (
     evidence_of,
     explained,
     iso,
+    one_per_request,
     plural,
     reason_in,
     symbols_of,
@@ -55,7 +57,7 @@ class IpBan:
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding with the merged ban windows, requests during them and prior 429s."""
-        hits = explained(events, self)
+        hits, repeats = one_per_request(explained(events, self))
         if hits.is_empty():
             return []
         windows = _windows(hits, events)
@@ -91,6 +93,9 @@ class IpBan:
             lines.append(BACKOFF_ADVICE)
         lines.append(WEIGHT_PER_IP)
         lines += advice_lines("rate_limits", clients_of(hits, ctx))
+        if repeats:
+            lines.append(also_recorded(repeats))
+            details["counted_once"] = repeats
         return [
             Finding(
                 kind=self.name,
@@ -153,10 +158,15 @@ def _windows(hits: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
             (pl.col("end") - pl.col("start")).dt.total_seconds().alias("seconds"),
         )
     )
-    limited = events.filter(RATE_LIMITED).get_column("ts").drop_nulls().sort()
+    warned, _ = one_per_request(events.filter(RATE_LIMITED))
+    limited = warned.get_column("ts").drop_nulls().sort()
     starts = windows.get_column("start")
     upto = limited.search_sorted(starts, side="right").cast(pl.Int64)
-    since = limited.search_sorted(starts - timedelta(seconds=LOOKBACK_S), side="left")
+    # warnings before the previous ban's end belong to that ban: none is counted twice
+    lookback = (starts - timedelta(seconds=LOOKBACK_S)).to_frame("from")
+    lookback = lookback.with_columns(previous=windows.get_column("end").shift(1))
+    floor = lookback.select(pl.max_horizontal("from", "previous")).to_series()
+    since = limited.search_sorted(floor, side="left")
     return windows.with_columns(preceding_429s=upto - since.cast(pl.Int64))
 
 

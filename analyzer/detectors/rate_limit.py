@@ -10,11 +10,13 @@ from analyzer.detectors.base import (
     WEIGHT_PER_IP,
     DetectContext,
     Finding,
+    also_recorded,
     clients_of,
     codes_of,
     evidence_of,
     explained,
     iso,
+    one_per_request,
     per_minute,
     plural,
     symbols_of,
@@ -49,7 +51,7 @@ class RateLimit:
 
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding for all rate-limit events, with the peak minute and any ban after them."""
-        hits = explained(events, self)
+        hits, repeats = one_per_request(explained(events, self))
         if hits.is_empty():
             return []
         first, last = time_span(hits)
@@ -79,6 +81,9 @@ class RateLimit:
         if "order_rate_limit" in by_reason:
             lines.append(ORDER_ADVICE)
         lines += advice_lines("rate_limits", clients_of(hits, ctx))
+        if repeats:
+            lines.append(also_recorded(repeats))
+            details["counted_once"] = repeats
         return [
             Finding(
                 kind=self.name,

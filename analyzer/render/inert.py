@@ -91,6 +91,7 @@ def shown_paths(report: Report) -> Report:
         dataclasses.replace(
             f,
             evidence=tuple(dataclasses.replace(e, path=redact_text(e.path)) for e in f.evidence),
+            source=redact_text(f.source),
         )
         for f in report.findings
     )

@@ -106,6 +106,8 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
             meta.append("symbols " + plain_text(", ".join(f.symbols)))
         if f.codes:
             meta.append("codes " + ", ".join(str(c) for c in f.codes))
+        if f.source:
+            meta.append("source " + code_span(f.source))
         out.append(" · ".join(meta))
         out.append("")
         if f.evidence:

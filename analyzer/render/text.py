@@ -231,6 +231,8 @@ def _findings(report: Report, style: Style, width: int) -> list[str]:
             meta.append("symbols " + ", ".join(f.symbols))
         if f.codes:
             meta.append("codes " + ", ".join(str(c) for c in f.codes))
+        if f.source:
+            meta.append(f"source {f.source}")
         out.extend(_wrap(" · ".join(meta), width, "     "))
         for e in f.evidence:
             where = _cut(f"{e.path}:{e.line}", width - 5)
