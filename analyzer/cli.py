@@ -10,13 +10,14 @@ from collections.abc import Callable
 
 import click
 
-from analyzer import __version__
+from analyzer import __version__, progress
 from analyzer.errors import AnalyzerError, ExitCode, UsageError
 from analyzer.options import Options, check_zone, normalise_symbol, parse_when
 from analyzer.output import write_output
-from analyzer.redact import redact_text
+from analyzer.redact import redact_error, redact_text
 from analyzer.render import Style, renderers
 from analyzer.render.ci import CHECK_FORMATS
+from analyzer.render.inert import escape_controls
 from analyzer.schema import Severity
 
 _DEBUG_ENV = "BNLOG_DEBUG"
@@ -36,10 +37,20 @@ def _style(color: str, chart: bool, width: int | None, to_file: bool) -> Style:
 
 
 def _parse_code(value: str) -> int:
+    """The code or HTTP status: a positive number that is no HTTP status (100-599) is the
+    Binance code with its minus forgotten (`--code 1021` means -1021), and a note says so."""
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise UsageError(f"--code {value!r}: not a number (use e.g. -1021 or 429)") from None
+    if number >= 600 or 0 < number < 100:
+        click.echo(
+            f"note: --code {number} read as -{number} (Binance codes are negative; "
+            "HTTP statuses are 100-599)",
+            err=True,
+        )
+        return -number
+    return number
 
 
 def _options(
@@ -51,6 +62,7 @@ def _options(
     max_line_bytes: int,
     redact: bool,
     state: str | None = None,
+    group_by: str = "dir",
 ) -> Options:
     """Options from the command line, every value checked (UsageError names the flag)."""
     base = Options()
@@ -65,7 +77,21 @@ def _options(
         codes=tuple(sorted({_parse_code(c) for c in codes})),
         now=base.now,
         state=state,
+        group_by=group_by,
+        progress=progress.wanted(_progress_choice()),
     )
+
+
+_PROGRESS = "bnlog.progress"
+
+
+def _progress_choice() -> bool | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(_PROGRESS) if ctx is not None else None
+
+
+def _remember_progress(ctx: click.Context, _param: click.Parameter, value: bool | None) -> None:
+    ctx.meta[_PROGRESS] = value
 
 
 def input_options(command: Callable[..., object]) -> Callable[..., object]:
@@ -100,6 +126,20 @@ def input_options(command: Callable[..., object]) -> Callable[..., object]:
                 "--state",
                 metavar="FILE",
                 help="Read only what is new since the run that last used this state file.",
+            ),
+            click.option(
+                "--progress/--no-progress",
+                default=None,
+                expose_value=False,
+                callback=_remember_progress,
+                help="A progress line on stderr (default: on a terminal, off in CI and pipes).",
+            ),
+            click.option(
+                "--group-by",
+                type=click.Choice(["dir", "file", "none"]),
+                default="dir",
+                show_default=True,
+                help="One story per bot: each directory's logs, each file, or all as one.",
             ),
         ]
     ):
@@ -174,18 +214,22 @@ def report(
     max_line_bytes: int,
     no_redact: bool,
     state: str | None,
+    group_by: str,
 ) -> None:
-    """Analyse log files, directories, globs or '-' (stdin) and print a diagnosis."""
+    """Analyse log files, directories, globs or '-' (stdin), or an events dataset written by
+    `bnlog events`, and print a diagnosis."""
     from analyzer.pipeline import run
 
-    options = _options(tz, since, until, symbols, codes, max_line_bytes, not no_redact, state)
-    result, checkpoint = run(list(paths), options)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)  # already redacted in the report
-    text = renderers()[fmt](result, _style(color, not no_chart, width, output not in (None, "-")))
-    write_output(text, output, list(paths))
-    if checkpoint is not None:
-        checkpoint.save()
+    options = _options(
+        tz, since, until, symbols, codes, max_line_bytes, not no_redact, state, group_by
+    )
+    done = run(list(paths), options)
+    for warning in done.report.warnings:
+        click.echo(f"warning: {escape_controls(warning)}", err=True)  # redacted in the report
+    style = _style(color, not no_chart, width, output not in (None, "-"))
+    write_output(renderers()[fmt](done.report, style), output, done.inputs, state)
+    if done.checkpoint is not None:  # saved only once the output is safely written
+        done.checkpoint.save()
 
 
 @cli.command()
@@ -214,6 +258,11 @@ def report(
     metavar="N",
     help="Fail if any event has this code or HTTP status (repeatable).",
 )
+@click.option(
+    "--allow-unreadable",
+    is_flag=True,
+    help="Pass even when some input could not be read (it fails the check by default).",
+)
 def check(
     paths: tuple[str, ...],
     fail_on: str,
@@ -225,20 +274,101 @@ def check(
     symbols: tuple[str, ...],
     codes: tuple[str, ...],
     state: str | None,
+    group_by: str,
+    allow_unreadable: bool,
 ) -> int:
-    """Exit 1 when the logs hold findings at --fail-on or worse (or any --code event): for CI."""
+    """Exit 1 when the logs (or an events dataset) hold findings at --fail-on or worse (or any
+    --code event): for CI."""
     from analyzer.check import check as run_check
     from analyzer.pipeline import run
 
-    options = _options(tz, since, until, symbols, codes, 64 * 1024, True, state)
-    report, checkpoint = run(list(paths), options)
-    result = run_check(report, Severity(fail_on), options.codes)
+    options = _options(tz, since, until, symbols, codes, 64 * 1024, True, state, group_by)
+    done = run(list(paths), options)
+    result = run_check(done.report, Severity(fail_on), options.codes, allow_unreadable)
     for warning in result.report.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    write_output(CHECK_FORMATS[fmt](result), output, list(paths))
-    if checkpoint is not None:
-        checkpoint.save()
+        click.echo(f"warning: {escape_controls(warning)}", err=True)
+    write_output(CHECK_FORMATS[fmt](result), output, done.inputs, state)
+    if done.checkpoint is not None:  # saved only once the output is safely written
+        done.checkpoint.save()
     return ExitCode.FINDINGS if result.failed else ExitCode.OK
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv", "jsonl"]),
+    default="parquet",
+    show_default=True,
+    help="Parquet dataset (or one .parquet file), CSV or JSON Lines.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "dest",
+    required=True,
+    metavar="DEST",
+    help="Dataset directory, FILE.parquet, FILE, or '-' for stdout.",
+)
+@click.option("--append", is_flag=True, help="Add this run to an existing dataset as a shard.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing dataset.")
+@click.option("--shard", metavar="ID", help="Shard id (default: a hash of host and inputs).")
+@click.option("--tz", default="UTC", show_default=True, help="Zone of naive timestamps.")
+@click.option("--since", metavar="WHEN", help="Only events at/after this time.")
+@click.option("--until", metavar="WHEN", help="Only events before this time.")
+@click.option("--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol.")
+@click.option("--code", "codes", multiple=True, metavar="N", help="Only this code or status.")
+@click.option(
+    "--max-line-bytes",
+    type=click.IntRange(256),
+    default=64 * 1024,
+    show_default=True,
+    help="Longer lines are cut (and counted as skipped).",
+)
+@click.option("--state", metavar="FILE", help="Export only what is new since the last run.")
+@click.option("--no-redact", is_flag=True, help="Keep secrets in the export. Never share it.")
+def events(
+    paths: tuple[str, ...],
+    fmt: str,
+    dest: str,
+    append: bool,
+    overwrite: bool,
+    shard: str | None,
+    tz: str,
+    since: str | None,
+    until: str | None,
+    symbols: tuple[str, ...],
+    codes: tuple[str, ...],
+    max_line_bytes: int,
+    state: str | None,
+    no_redact: bool,
+) -> None:
+    """Export the classified events (secrets redacted) as a Parquet dataset, CSV or JSON Lines."""
+    from analyzer.events_io import extract_shard, input_directories, write_export
+
+    if append and overwrite:
+        raise UsageError("--append and --overwrite contradict each other (pick one)")
+    options = _options(tz, since, until, symbols, codes, max_line_bytes, not no_redact, state)
+    export = extract_shard(list(paths), options)
+    for warning in export.shard.coverage.warnings:
+        shown = redact_text(warning) if options.redact else warning  # as `report` shows it
+        click.echo(f"warning: {escape_controls(shown)}", err=True)
+    mode = "append" if append else "overwrite" if overwrite else "new"
+    written = write_export(
+        export,
+        fmt,
+        dest,
+        mode=mode,
+        shard_id=shard,
+        input_dirs=input_directories(list(paths)),
+        state=state,
+    )
+    if export.checkpoint is not None:  # saved only once the output is safely written
+        export.checkpoint.save()
+    if dest != "-":
+        click.echo(f"bnlog events: {escape_controls(written)}", err=True)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
@@ -264,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"Error: {redact_text(exc.format_message())}", err=True)
+        click.echo(f"Error: {escape_controls(redact_error(exc.format_message()))}", err=True)
         sys.exit(ExitCode.USAGE)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -272,7 +402,7 @@ def main(argv: list[str] | None = None) -> None:
     except AnalyzerError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"Error: {redact_text(str(exc))}", err=True)
+        click.echo(f"Error: {escape_controls(redact_error(str(exc)))}", err=True)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.stderr.close()
@@ -284,15 +414,17 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(redact_text(f"Error: {where}{exc.strerror or exc}"), err=True)
+        click.echo(escape_controls(redact_error(f"Error: {where}{exc.strerror or exc}")), err=True)
         sys.exit(ExitCode.USAGE)
     except Exception as exc:  # the one boundary: a bug must still end in one clear line
         if debug:
             traceback.print_exc()
         click.echo(
-            redact_text(
-                f"Error: internal error ({type(exc).__name__}: {exc}); "
-                "rerun with --debug and report it"
+            escape_controls(
+                redact_error(
+                    f"Error: internal error ({type(exc).__name__}: {exc}); "
+                    "rerun with --debug and report it"
+                )
             ),
             err=True,
         )

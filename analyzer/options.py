@@ -30,6 +30,7 @@ class Options:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     state: str | None = None  # --state FILE: read only what is new since the last run
     group_by: str = "dir"  # whose story a finding tells: each directory's, file's, or one for all
+    progress: bool = False  # a progress line on stderr while reading (a terminal, long runs)
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.until <= self.since:

@@ -6,20 +6,29 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from analyzer import state
+from analyzer import progress, state
+from analyzer.dataset import find_datasets, load
 from analyzer.detectors import DetectContext, run_detectors
+from analyzer.errors import UsageError
 from analyzer.extract import Extracted, ExtractOptions, extract_events
 from analyzer.options import Options
 from analyzer.reference import classify
 from analyzer.report import Report, build_report
-from analyzer.schema import api_events
+from analyzer.schema import CLASSIFIED_SCHEMA, api_events
 from analyzer.sources import Coverage, Source, expand
 
 
 def classified_events(paths: list[str], options: Options) -> tuple[pl.DataFrame, Coverage]:
     """Every event of the paths, classified, then filtered by the options."""
     extracted, coverage, _, _ = _extract(paths, options)
-    return apply_filters(classify(extracted.events), options), coverage
+    return apply_filters(classified(extracted.events), options), coverage
+
+
+def classified(events: pl.DataFrame) -> pl.DataFrame:
+    """The events classified: extracted ones now, those of an events dataset as they were."""
+    if all(name in events.columns for name in CLASSIFIED_SCHEMA):
+        return events
+    return classify(events)
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,19 @@ class Run:
 def _extract(
     paths: list[str], options: Options
 ) -> tuple[Extracted, Coverage, Checkpoint | None, tuple[str, ...]]:
+    datasets = find_datasets(paths)  # `bnlog events` output; never mixed with logs
+    if datasets:
+        if options.state:
+            raise UsageError("--state reads logs incrementally; it does not apply to a dataset")
+        loaded = load(datasets, options.redact)
+        return loaded.extracted, loaded.coverage, None, loaded.inputs
+    return extract_logs(paths, options)
+
+
+def extract_logs(
+    paths: list[str], options: Options
+) -> tuple[Extracted, Coverage, Checkpoint | None, tuple[str, ...]]:
+    """Read the logs: their events, coverage, the --state checkpoint, the expanded inputs."""
     coverage = Coverage()
     sources = expand(paths, coverage)
     inputs = tuple(s.name for s in sources)
@@ -61,7 +83,9 @@ def _extract(
     extract_options = ExtractOptions(
         tz=options.tz, max_line_bytes=options.max_line_bytes, redact=options.redact
     )
-    return extract_events(sources, coverage, extract_options), coverage, checkpoint, inputs
+    with progress.shown(coverage, progress.total_bytes(sources), options.progress):
+        extracted = extract_events(sources, coverage, extract_options)
+    return extracted, coverage, checkpoint, inputs
 
 
 def apply_filters(events: pl.DataFrame, options: Options) -> pl.DataFrame:
@@ -119,7 +143,7 @@ def run(paths: list[str], options: Options) -> Run:
     """The analysis, the inputs it read, and (with --state) the checkpoint to save after the
     output is written."""
     extracted, coverage, checkpoint, inputs = _extract(paths, options)
-    everything = classify(extracted.events)
+    everything = classified(extracted.events)
     events = apply_filters(everything, options)
     offsets = extracted.time_offsets
     if options.since is not None or options.until is not None:

@@ -38,6 +38,20 @@ class Totals:
     skipped_lines: int
     repaired_lines: int = 0
     resumed_files: int = 0  # --state: files read only from where the last run stopped
+    unreadable_files: int = 0  # inputs not read, or not to their end (see the warnings)
+
+    @property
+    def incomplete(self) -> str:
+        """What could not be read, as the verdict says it ('' when everything was read):
+        '2 files unreadable, 3 lines skipped or cut'."""
+        parts = []
+        if self.unreadable_files:
+            n = self.unreadable_files
+            parts.append(f"{n} {'file' if n == 1 else 'files'} unreadable")
+        if self.skipped_lines:
+            n = self.skipped_lines
+            parts.append(f"{n} {'line' if n == 1 else 'lines'} skipped or cut")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -103,19 +117,26 @@ class Report:
     other_count: int = 0  # all of them (`other` lists the most frequent)
     filters: dict[str, object] = field(default_factory=dict)  # --since/--until/--symbol/--code
     events_before: int | None = None  # API error events before the filters (when any is set)
+    codes_omitted: tuple[int, int] = (0, 0)  # (rows, events) beyond the MAX_CODE_ROWS shown
 
 
 def verdict_of(
-    findings: tuple[Finding, ...] | list[Finding], api_errors: int = 0, filtered_out: int = 0
+    findings: tuple[Finding, ...] | list[Finding],
+    api_errors: int = 0,
+    filtered_out: int = 0,
+    incomplete: bool = False,
 ) -> str:
     """critical when any finding is critical; degraded for errors or warnings, or for any
-    Binance API error at all (a log with errors is never healthy); `filtered` when the filters
+    Binance API error at all (a log with errors is never healthy); `incomplete` when some
+    input could not be read (what was not read may hold errors); `filtered` when the filters
     removed every error there was; else healthy."""
     severities = {f.severity for f in findings}
     if Severity.CRITICAL in severities:
         return "critical"
     if severities & {Severity.ERROR, Severity.WARNING} or api_errors:
         return "degraded"
+    if incomplete:
+        return "incomplete"
     if filtered_out:
         return "filtered"
     return "healthy"
@@ -139,6 +160,7 @@ def build_report(
     if timed.height:
         lo, hi = timed.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).row(0)
         first, last = _utc(lo), _utc(hi)
+    shown, omitted = _top_rows(_agreeing(code_rows(events), findings))
     return Report(
         totals=Totals(
             files=coverage.files,
@@ -148,12 +170,17 @@ def build_report(
             skipped_lines=coverage.skipped_lines,
             repaired_lines=coverage.repaired_lines,
             resumed_files=coverage.resumed,
+            unreadable_files=coverage.unreadable,
         ),
         verdict=verdict_of(
-            findings, events.height, (events_before or 0) - events.height if filters else 0
+            findings,
+            events.height,
+            (events_before or 0) - events.height if filters else 0,
+            bool(coverage.unreadable or coverage.skipped_lines),
         ),
         findings=tuple(findings),
-        codes=_agreeing(code_rows(events), findings),
+        codes=shown,
+        codes_omitted=omitted,
         timeline=timeline(events),
         first_seen=first,
         last_seen=last,
@@ -168,6 +195,25 @@ def build_report(
         other_count=others.height,
         filters=dict(filters or {}),
         events_before=events_before,
+    )
+
+
+# The codes table shows the most frequent rows; a storm of random codes would make it (and
+# the JSON report) as long as the log. The rest are counted, and `bnlog events` lists them.
+MAX_CODE_ROWS = 40
+
+
+def _top_rows(rows: tuple[CodeRow, ...]) -> tuple[tuple[CodeRow, ...], tuple[int, int]]:
+    """The MAX_CODE_ROWS most frequent rows (ties: table order), in table order; and the
+    (rows, events) left out."""
+    if len(rows) <= MAX_CODE_ROWS:
+        return rows, (0, 0)
+    ranked = sorted(range(len(rows)), key=lambda i: (-rows[i].count, i))
+    keep = set(ranked[:MAX_CODE_ROWS])
+    left = [row for i, row in enumerate(rows) if i not in keep]
+    return tuple(row for i, row in enumerate(rows) if i in keep), (
+        len(left),
+        sum(row.count for row in left),
     )
 
 

@@ -1,36 +1,31 @@
-"""Inputs: files, directories, globs, stdin and .gz/.bz2/.xz → chunks of whole lines, with coverage stats."""
+"""Inputs: files, directories, globs, stdin → chunks of whole lines, with coverage stats.
+
+Opening and sniffing one input (compression, encoding, line ends, binaries) is analyzer.streams.
+"""
 
 from __future__ import annotations
 
-import bz2
 import glob
-import gzip
-import lzma
 import os
+import stat
 import sys
-import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from queue import Queue
-from threading import Thread
-from typing import BinaryIO, TypeVar
+from queue import Empty, Full, Queue
+from threading import Event, Thread
+from typing import TypeVar
 
 import polars as pl
 
 from analyzer.errors import InputError
+from analyzer.options import DEFAULT_MAX_LINE_BYTES as DEFAULT_MAX_LINE_BYTES  # re-exported
+from analyzer.streams import DecompressError, Opened, Stream, open_input
 
 T = TypeVar("T")
 CHUNK_BYTES = 16 << 20
-DEFAULT_MAX_LINE_BYTES = 64 << 10
 STDIN = "-"
-
-_MAGIC = (
-    (b"\x1f\x8b", gzip.open),
-    (b"BZh", bz2.open),
-    (b"\xfd7zXZ\x00", lzma.open),
-)
-_DECOMPRESS_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+WAIT_STEP = 0.05  # seconds the main thread waits for the reader before it looks at signals
 
 
 @dataclass
@@ -44,6 +39,7 @@ class Coverage:
     repaired_lines: int = 0  # lines with invalid UTF-8, decoded lossily (events kept)
     warnings: list[str] = field(default_factory=list)
     resumed: int = 0  # files continued from where an earlier run (--state) stopped
+    unreadable: int = 0  # inputs not read, or not to their end: the report is incomplete
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)  # name: (bytes, lines) read
     first_ts: datetime | None = None  # earliest time on any line read (sampled per batch)
     last_ts: datetime | None = None  # latest time on any line read (sampled per batch)
@@ -58,6 +54,11 @@ class Coverage:
     def warn(self, message: str) -> None:
         """Record a non-fatal problem; the CLI prints these on stderr and the report counts them."""
         self.warnings.append(printable(message))
+
+    def skip(self, message: str) -> None:
+        """Record an input that could not be read (or not to its end), with the reason."""
+        self.unreadable += 1
+        self.warn(message)
 
 
 def printable(text: str) -> str:
@@ -82,39 +83,40 @@ class Source:
     first_line: int = 1  # the number of the first line read (after `start`)
     hold_partial: bool = False  # leave an unfinished last line for the next run (--state)
 
-    def open(self) -> BinaryIO:
-        """Open for binary reading, transparently decompressing by magic bytes."""
-        if self.name == STDIN:
-            return sys.stdin.buffer
-        raw = open(self.name, "rb")  # noqa: SIM115 - closed by the caller
-        head = raw.read(6)
-        raw.seek(0)
-        for magic, opener in _MAGIC:
-            if head.startswith(magic):
-                return opener(raw)  # type: ignore[return-value]
-        return raw
+    def open(self) -> Stream:
+        """Open for binary reading: decompressed, transcoded to UTF-8, CR line ends as LF."""
+        return self.opened().stream
+
+    def opened(self) -> Opened:
+        """The stream, and what sniffing its start found (notes, whether it is binary)."""
+        return open_input(self.name, stdin=self.name == STDIN)
+
+
+Identity = tuple[int, int] | str  # (device, inode), or a name when there is none
 
 
 def expand(paths: list[str], coverage: Coverage) -> list[Source]:
     """Turn user-named paths (files, directories, globs, '-') into sorted, de-duplicated sources.
 
-    A path the user named that does not exist or cannot be read is an InputError; a problem
-    with a file found inside a directory (unreadable, symlink loop) is a warning and is skipped.
+    A file reached twice (named again, a hard link, a symlink, named and inside a named
+    directory) is read once, where it was first reached. A path the user named that does not
+    exist or cannot be read (a file) or listed (a directory) is an InputError; a problem with a
+    file found inside a directory or by a glob (unreadable, a symlink loop, a FIFO) is a warning
+    and the file is skipped. A FIFO, device or /dev/fd/N named directly is read.
     """
     found: list[Source] = []
-    seen: set[str] = set()
+    seen: set[Identity] = set()
 
-    def add(name: str) -> None:
-        key = name if name == STDIN else os.path.realpath(name)
-        if key not in seen:
-            seen.add(key)
+    def add(name: str, identity: Identity) -> None:
+        if identity not in seen:
+            seen.add(identity)
             found.append(Source(name))
 
     for raw in paths:
         if raw == STDIN:
-            add(STDIN)
+            add(STDIN, _stdin_identity())
             continue
-        if any(ch in raw for ch in "*?[") and not os.path.exists(raw):
+        if any(ch in raw for ch in "*?[") and not os.path.lexists(raw):
             matches = sorted(glob.glob(raw, recursive=True))
             if not matches:
                 raise InputError(f"{printable(raw)}: no file matches this pattern")
@@ -122,29 +124,64 @@ def expand(paths: list[str], coverage: Coverage) -> list[Source]:
                 if os.path.isdir(match):
                     _walk(match, add, coverage)
                 else:
-                    add(match)
+                    _add_found(match, add, coverage)
             continue
-        if not os.path.exists(raw):
-            raise InputError(f"{printable(raw)}: no such file or directory")
-        if os.path.isdir(raw):
+        try:
+            info = os.stat(raw)
+        except FileNotFoundError:
+            raise InputError(f"{printable(raw)}: no such file or directory") from None
+        except OSError as exc:
+            raise InputError(f"{printable(raw)}: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(info.st_mode):
             _walk(raw, add, coverage)
         elif not os.access(raw, os.R_OK):
             raise InputError(f"{printable(raw)}: permission denied")
         else:
-            add(raw)
+            add(raw, (info.st_dev, info.st_ino))
     return found
 
 
-def _walk(top: str, add, coverage: Coverage) -> None:
+def _stdin_identity() -> Identity:
+    """What stdin is (so `- /dev/stdin` or `- bot.log < bot.log` read it once)."""
+    if sys.stdin is None:
+        raise InputError("-: stdin is closed (nothing to read)")
+    try:
+        info = os.fstat(0)
+    except OSError:
+        return STDIN  # replaced in-process (tests): nothing to compare with
+    return (info.st_dev, info.st_ino)
+
+
+def _add_found(path: str, add: Callable[[str, Identity], None], coverage: Coverage) -> None:
+    """Add a file found in a directory or by a glob: only a readable regular file; else warn."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
+        coverage.skip(f"{path}: not a regular file (broken link?), skipped")
+    elif not os.access(path, os.R_OK):
+        coverage.skip(f"{path}: permission denied, skipped")
+    else:
+        add(path, (info.st_dev, info.st_ino))
+
+
+def _walk(top: str, add: Callable[[str, Identity], None], coverage: Coverage) -> None:
     """Add every readable regular file below `top` in sorted order; warn about the rest.
 
+    Hidden files and directories (.git, .venv) and Markdown files are passed over. A symlink
+    is followed only when it points inside the tree (`top`, resolved). `top` itself must be
+    listable (InputError); a subdirectory that is not is warned about and skipped.
     Depth first, a directory's files before its subdirectories (os.walk's order), but with a
     stack: os.walk recurses in Python 3.11, and a directory nested 1,000 deep would overflow it.
     """
+    root = os.path.realpath(top)
     visited: set[tuple[int, int]] = set()  # (device, inode): realpath costs O(depth) per call
     stack = [top]
+    named = True  # the first directory listed is `top`, named by the user
     while stack:
         dirpath = stack.pop()
+        named, is_top = False, named
         try:
             info = os.stat(dirpath)
             if (info.st_dev, info.st_ino) in visited:
@@ -154,27 +191,34 @@ def _walk(top: str, add, coverage: Coverage) -> None:
             with os.scandir(dirpath) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as exc:
-            coverage.warn(f"{dirpath}: cannot list ({exc.strerror or exc}), skipped")
+            if is_top:
+                raise InputError(
+                    f"{printable(top)}: cannot list this directory ({exc.strerror or exc})"
+                ) from None
+            coverage.skip(f"{dirpath}: cannot list ({exc.strerror or exc}), skipped")
             continue
         subdirs: list[str] = []
         for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink() and not _inside(root, entry.path):
+                coverage.warn(f"{entry.path}: symlink out of {top}, not followed")
+                continue
             try:
-                is_dir = entry.is_dir()  # follows symlinks, like os.walk(followlinks=True)
+                is_dir = entry.is_dir()  # an inside link to a directory is followed
             except OSError:  # a link to itself (ELOOP): not a directory, warned about below
                 is_dir = False
             if is_dir:
                 subdirs.append(entry.path)
-                continue
-            if entry.name.startswith(".") or entry.name.endswith(".md"):
-                continue
-            path = entry.path
-            if not os.path.isfile(path):
-                coverage.warn(f"{path}: not a regular file (broken link?), skipped")
-            elif not os.access(path, os.R_OK):
-                coverage.warn(f"{path}: permission denied, skipped")
-            else:
-                add(path)
+            elif not entry.name.endswith(".md"):
+                _add_found(entry.path, add, coverage)
         stack.extend(reversed(subdirs))
+
+
+def _inside(root: str, path: str) -> bool:
+    """`path` resolves to `root` or below it."""
+    target = os.path.realpath(path)
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def read_chunks(
@@ -190,22 +234,32 @@ def read_chunks(
     what was read and records a warning. A line that is still unfinished after more than
     `max_line_bytes` (default: the chunk size) is cut there and the rest of it skipped; it is
     truncated further, and counted, when lines are made. So a line is never cut silently: the
-    limit the user chose decides, not the chunk size.
+    limit the user chose decides, not the chunk size. A source that is not text (an archive,
+    an image, random bytes) is skipped with a warning that names it.
     """
     limit = chunk_bytes if max_line_bytes is None else max(chunk_bytes, max_line_bytes + 1)
     try:
-        stream = source.open()
+        opened = source.opened()
     except OSError as exc:
-        coverage.warn(f"{source.name}: cannot open ({exc.strerror or exc}), skipped")
+        coverage.skip(f"{source.name}: cannot open ({exc.strerror or exc}), skipped")
+        return
+    for note in opened.notes:
+        coverage.warn(f"{source.name}: {note}")
+    stream = opened.stream
+    if opened.binary is not None:
+        stream.close()
+        coverage.skip(f"{source.name}: not a text log ({opened.binary}), skipped")
         return
     coverage.files += 1
     carry = bytearray()  # the unfinished last line (appended to in place: no quadratic copies)
     first = source.start == 0
+    hole = False  # still in NUL bytes at the start of the stream
+    nuls = 0
     broken = False
     bom = False
     read_before = coverage.bytes
     lines = 0
-    if source.start and not _skip(stream, source.start):
+    if source.start and not stream.skip(source.start):
         coverage.warn(f"{source.name}: shorter than at the last run; read from the start")
         stream.close()
         stream = source.open()
@@ -217,16 +271,28 @@ def read_chunks(
             block, problem = (b"", None) if broken else _read_block(stream, size)
             if problem:
                 broken = True
-                coverage.warn(
-                    f"{source.name}: compressed data is corrupt or truncated ({problem}); "
-                    "analysed what could be read"
-                )
+                coverage.skip(f"{source.name}: {problem}; analysed what could be read")
             if first:
                 first = False
+                hole = source.start == 0
                 if block.startswith(b"\xef\xbb\xbf"):
                     block, bom = block[3:], True
+            if hole and block:
+                # NULs at the very start: the hole log rotation by copytruncate leaves when the
+                # bot keeps writing at its old offset. Passed over (and counted as read), so
+                # that the first line after them is seen as it was written.
+                body = block.lstrip(b"\x00")
+                coverage.bytes += len(block) - len(body)
+                nuls += len(block) - len(body)
+                if not body:
+                    continue
+                block, hole = body, False
+                if nuls:
+                    coverage.warn(f"{source.name}: starts with {nuls} NUL bytes, passed over")
             coverage.bytes += len(block)
             if not block:
+                if hole and nuls:
+                    coverage.warn(f"{source.name}: holds only {nuls} NUL bytes")
                 if carry and not source.hold_partial:
                     yield bytes(carry)
                     lines += 1
@@ -244,54 +310,25 @@ def read_chunks(
                     # One line longer than the limit: emit its head, drop the rest of it.
                     yield bytes(carry[:limit]) + b"\n"
                     lines += 1
-                    carry = bytearray(_skip_to_newline(stream, coverage, source.name))
+                    carry = bytearray(_skip_to_newline(stream, coverage))
                 continue
             piece = bytes(carry) + block[: cut + 1]
             lines += piece.count(b"\n")
             yield piece
             carry = bytearray(block[cut + 1 :])
     finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
+        stream.close()
 
 
-def _skip(stream: BinaryIO, count: int) -> bool:
-    """Move past the first `count` bytes of the stream; False if it is shorter than that."""
-    if not isinstance(stream, gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile):
-        try:
-            return stream.seek(count) == count and stream.read(0) == b"" and _size(stream) >= count
-        except OSError:
-            return False
-    left = count
-    while left:
-        block, problem = _read_block(stream, min(left, CHUNK_BYTES))
-        if problem or not block:
-            return False
-        left -= len(block)
-    return True
-
-
-def _size(stream: BinaryIO) -> int:
-    return os.fstat(stream.fileno()).st_size
-
-
-def _read_block(stream: BinaryIO, size: int) -> tuple[bytes, str | None]:
-    """Up to `size` bytes. A decompressor is read in small steps, so that when the stream
-    turns out corrupt, everything decompressed before the damage is still returned."""
-    if isinstance(stream, gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile):
-        parts: list[bytes] = []
-        got = 0
-        while got < size:
-            try:
-                part = stream.read1(min(size - got, 1 << 16))
-            except _DECOMPRESS_ERRORS as exc:
-                return b"".join(parts), str(exc) or type(exc).__name__
-            if not part:
-                break
-            parts.append(part)
-            got += len(part)
-        return b"".join(parts), None
-    return stream.read(size), None
+def _read_block(stream: Stream, size: int) -> tuple[bytes, str | None]:
+    """Up to `size` bytes, and what went wrong if the stream failed (what came before the
+    failure was returned by the previous read)."""
+    try:
+        return stream.read(size), None
+    except DecompressError as exc:
+        return b"", f"compressed data is corrupt or truncated ({exc})"
+    except OSError as exc:
+        return b"", f"read error ({exc.strerror or exc})"
 
 
 def prefetch(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
@@ -299,36 +336,59 @@ def prefetch(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
     this one is analysed.
 
     At most `depth` chunks wait in the queue, so memory stays bounded. polars releases the GIL
-    while it works, so reading and analysing overlap on two cores.
+    while it works, so reading and analysing overlap on two cores. This thread waits in short
+    steps: a signal may be delivered to any thread, and only this one (the main thread) runs
+    Python's handlers, so Ctrl-C stops a run whose reader is blocked on a FIFO or a device.
+    When the consumer stops early, the reader stops at its next item.
     """
     done = object()
     queue: Queue[object] = Queue(maxsize=depth)
     failure: list[BaseException] = []
+    stopping = Event()
+
+    def put(item: object) -> None:
+        while not stopping.is_set():
+            try:
+                queue.put(item, timeout=WAIT_STEP)
+                return
+            except Full:
+                continue
 
     def pump() -> None:
         try:
             for chunk in chunks:
-                queue.put(chunk)
+                put(chunk)
+                if stopping.is_set():
+                    return
         except BaseException as exc:  # re-raised in the consumer thread below
             failure.append(exc)
         finally:
-            queue.put(done)
+            put(done)
 
     thread = Thread(target=pump, name="bnlog-reader", daemon=True)
     thread.start()
-    while (item := queue.get()) is not done:
-        yield item  # type: ignore[misc]
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=WAIT_STEP)
+            except Empty:
+                continue
+            if item is done:
+                break
+            yield item  # type: ignore[misc]
+    finally:
+        stopping.set()
     thread.join()
     if failure:
         raise failure[0]
 
 
-def _skip_to_newline(stream: BinaryIO, coverage: Coverage, name: str) -> bytes:
+def _skip_to_newline(stream: Stream, coverage: Coverage) -> bytes:
     """Discard the rest of an over-long line; return what follows its newline."""
     while True:
         try:
             block = stream.read(CHUNK_BYTES)
-        except _DECOMPRESS_ERRORS:
+        except (DecompressError, OSError):
             return b""
         coverage.bytes += len(block)
         if not block:

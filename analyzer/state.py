@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 
 from analyzer.errors import UsageError
@@ -22,6 +23,7 @@ from analyzer.sources import STDIN, Coverage, Source
 
 SCHEMA_ID = "bnlog.state/1"
 HEAD_BYTES = 4096
+MAX_STATE_BYTES = 256 << 20  # far more than any real state (about 250 bytes per file)
 
 
 @dataclass(frozen=True)
@@ -37,23 +39,80 @@ class Mark:
     head_len: int
 
 
+_FIELDS: dict[str, type] = {
+    "path": str,
+    "dev": int,
+    "ino": int,
+    "offset": int,
+    "lines": int,
+    "head": str,
+    "head_len": int,
+}
+
+
 def load(path: str) -> dict[str, Mark]:
-    """The marks of the last run; none when the state file does not exist yet."""
+    """The marks of the last run; none when the state file does not exist yet.
+
+    The state file must be a regular file (a device, FIFO or directory is refused: reading
+    /dev/zero would never end, and the file is replaced when the run is saved) in a directory
+    that exists, and hold what this module writes: anything else is a UsageError.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        directory = os.path.dirname(path) or "."
+        if not os.path.isdir(directory):
+            raise UsageError(f"--state {path}: directory {directory} does not exist") from None
+        return {}
+    except OSError as exc:
+        raise UsageError(f"--state {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"--state {path}: not a regular file (name a file for the state)")
+    if info.st_size > MAX_STATE_BYTES:
+        raise UsageError(f"--state {path}: too large to be a bnlog state file")
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise UsageError(f"--state {path}: cannot read it ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested 100,000 deep
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
         raise UsageError(
-            f"--state {path}: cannot read it ({exc}); delete it to start afresh"
+            f"--state {path}: cannot read it (not JSON: {why}); delete it to start afresh"
         ) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
         raise UsageError(f"--state {path}: not a bnlog state file (delete it to start afresh)")
-    try:
-        return {m["path"]: Mark(**m) for m in data["files"]}
-    except (KeyError, TypeError) as exc:
-        raise UsageError(f"--state {path}: damaged ({exc}); delete it to start afresh") from None
+    files = data.get("files")
+    if not isinstance(files, list):
+        raise UsageError(f"--state {path}: damaged (no list of files); delete it to start afresh")
+    marks = {}
+    for index, entry in enumerate(files):
+        problem = _invalid(entry)
+        if problem:
+            raise UsageError(
+                f"--state {path}: damaged (file {index + 1}: {problem}); delete it to start afresh"
+            )
+        marks[entry["path"]] = Mark(**entry)
+    return marks
+
+
+def _invalid(entry: object) -> str | None:
+    """What is wrong with one file's mark as read from JSON (None: nothing)."""
+    if not isinstance(entry, dict):
+        return "not an object"
+    missing = sorted(set(_FIELDS) - set(entry))
+    unknown = sorted(set(entry) - set(_FIELDS))
+    if missing or unknown:
+        return f"missing {missing}" if missing else f"unknown field {unknown[0]!r}"
+    for name, kind in _FIELDS.items():
+        value = entry[name]
+        if kind is int and (type(value) is not int or value < 0 or value > 1 << 63):
+            return f"{name} is not a count"
+        if kind is str and not isinstance(value, str):
+            return f"{name} is not a string"
+    if entry["head_len"] > HEAD_BYTES or entry["head_len"] > entry["offset"]:
+        return "head_len is out of range"
+    return None
 
 
 def _head(source: Source, length: int) -> str:
@@ -66,14 +125,27 @@ def _head(source: Source, length: int) -> str:
     return hashlib.sha256(data).hexdigest() if len(data) == length else ""
 
 
+def _regular(name: str) -> os.stat_result | None:
+    """The file's status if it is a regular file: only those are resumed and remembered (a
+    pipe, FIFO or device is read whole, and never opened a second time)."""
+    if name == STDIN:
+        return None
+    try:
+        info = os.stat(name)
+    except OSError:
+        return None
+    return info if stat.S_ISREG(info.st_mode) else None
+
+
 def resume(sources: list[Source], marks: dict[str, Mark]) -> list[Source]:
     """The sources, each starting where the last run stopped in it (or at its start)."""
     out = []
     for source in sources:
-        if source.name == STDIN:
+        info = _regular(source.name)
+        if info is None:
             out.append(source)
             continue
-        mark = _find(source, marks)
+        mark = _find(source, info, marks)
         if mark is None:
             out.append(Source(source.name, hold_partial=True))
         else:
@@ -81,11 +153,7 @@ def resume(sources: list[Source], marks: dict[str, Mark]) -> list[Source]:
     return out
 
 
-def _find(source: Source, marks: dict[str, Mark]) -> Mark | None:
-    try:
-        st = os.stat(source.name)
-    except OSError:
-        return None
+def _find(source: Source, st: os.stat_result, marks: dict[str, Mark]) -> Mark | None:
     same_file = [m for m in marks.values() if (m.dev, m.ino) == (st.st_dev, st.st_ino)]
     by_path = marks.get(os.path.realpath(source.name))
     candidates = same_file + ([by_path] if by_path and by_path not in same_file else [])
@@ -93,9 +161,11 @@ def _find(source: Source, marks: dict[str, Mark]) -> Mark | None:
         if mark.head_len and _head(source, mark.head_len) == mark.head:
             return mark
     # Compressed by rotation: another inode, but the same first bytes once decompressed.
+    head: str | None = None
     for mark in marks.values():
         if mark.head_len == HEAD_BYTES and mark not in candidates:
-            if _head(source, HEAD_BYTES) == mark.head:
+            head = _head(source, HEAD_BYTES) if head is None else head
+            if head == mark.head:
                 return mark
     return None
 
@@ -105,11 +175,8 @@ def save(path: str, sources: list[Source], coverage: Coverage, inputs: list[str]
     files = []
     for source in sources:
         position = coverage.positions.get(source.name)
-        if source.name == STDIN or position is None:
-            continue
-        try:
-            st = os.stat(source.name)
-        except OSError:
+        st = _regular(source.name)
+        if position is None or st is None:
             continue
         offset, lines = position
         head_len = min(HEAD_BYTES, offset)

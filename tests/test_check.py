@@ -75,6 +75,7 @@ def test_json_has_a_check_section(capsys) -> None:
         "fail_on": "error",
         "codes": [],
         "failing": ["clock_drift"],
+        "incomplete_fails": False,
     }
     assert data["schema"] == "bnlog.report/1"
 

@@ -57,6 +57,7 @@ def test_report_json_contract(log: Path, capsys) -> None:
         "skipped_lines": 0,
         "repaired_lines": 0,
         "resumed_files": 0,
+        "unreadable_files": 0,
     }
     rows = {(c["code"], c["http_status"]): c for c in data["codes"]}
     assert set(rows) == {(-1021, None), (-1013, None)}

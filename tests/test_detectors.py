@@ -53,7 +53,9 @@ def test_to_dict_has_exactly_the_documented_shape() -> None:
         "evidence": [{"path": "bot.log", "line": 7, "text": "boom"}],
         "fix": "do it",
         "details": {"b": 1, "a": [1, 2]},
+        "source": None,
     }
+    assert finding(source="bots/a").to_dict()["source"] == "bots/a"
     assert list(finding().to_dict()) == [
         "kind",
         "severity",
@@ -66,6 +68,7 @@ def test_to_dict_has_exactly_the_documented_shape() -> None:
         "evidence",
         "fix",
         "details",
+        "source",
     ]
 
 

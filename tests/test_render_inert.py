@@ -27,6 +27,7 @@ from analyzer.render import Style, renderers
 from analyzer.render.ci import CHECK_FORMATS, github, junit, summary
 from analyzer.render.inert import escape_controls
 from analyzer.render.markdown import code_span, plain_text
+from analyzer.render.text import evidence_line
 from analyzer.report import CodeRow, OtherRow, Report, Timeline, Totals
 from analyzer.schema import Severity
 
@@ -173,8 +174,11 @@ def test_text_report_a_file_name_cannot_start_a_line_of_its_own() -> None:
 
 
 def test_text_report_folds_evidence_then_escapes_what_is_left() -> None:
+    assert evidence_line("line one\nline\ttwo\r\nthree", 100) == "line one ⏎ line\\ttwo ⏎ three"
     out = all_outputs(hostile_report())["report-text"]
-    assert "line\\ttwo ⏎ three" in out  # line breaks folded, the tab inside shown
+    # too long to fold whole: the last line (where a traceback's exception is) is shown
+    assert "\n       three\n" in out
+    assert not RAW_UNSAFE.findall(out)
 
 
 def test_github_annotations_are_one_command_per_line() -> None:
@@ -364,5 +368,6 @@ def test_json_keeps_the_text_exact_but_escapes_what_a_terminal_acts_on() -> None
 
 def test_no_redact_shows_file_names_as_they_are_but_still_escaped() -> None:
     out = all_outputs(hostile_report(redacted=False))["report-text"]
-    assert f"logs/d\\x1b[31mir\\n/apikey={SECRET}/FAKE\\x07.log:7" in out
+    # a path longer than the line keeps its end (the file name), escaped, not redacted
+    assert f"…31mir\\n/apikey={SECRET}/FAKE\\x07.log:7" in out
     assert not RAW_UNSAFE.findall(out)

@@ -10,6 +10,7 @@ from analyzer.detectors.base import (
     codes_of,
     evidence_of,
     explained,
+    listed,
     listing,
     plural,
     symbols_of,
@@ -91,7 +92,7 @@ class BadRequest:
             title += f"; symbol {listing(symbols_of(group))}"
         lines = [REASON_ADVICE.get(reason or "") or top_fix(group) or GENERIC_ADVICE]
         if params:
-            named = ", ".join(f"{p} ({n})" for p, n in params.items())
+            named = listed([f"{p} ({n})" for p, n in params.items()])
             lines.append(f"Parameters named in the errors: {named}.")
         details: dict[str, object] = {
             "code": code,

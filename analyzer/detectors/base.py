@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -62,21 +62,60 @@ class Finding:
         object.__setattr__(self, "codes", tuple(sorted(set(self.codes))))
 
     def to_dict(self) -> dict[str, object]:
-        """The finding as plain JSON-ready data, keys and lists in a fixed order."""
-        return {
+        """The finding as plain JSON-ready data, keys and lists in a fixed order. Long lists
+        are bounded (MAX_LISTED), the rest counted: `symbols_more`, `codes_more`, and in
+        `details` a "(N more)" entry with their total."""
+        out: dict[str, object] = {
             "kind": self.kind,
             "severity": self.severity.value,
             "title": self.title,
             "count": self.count,
             "first_seen": iso(self.first_seen),
             "last_seen": iso(self.last_seen),
-            "symbols": list(self.symbols),
-            "codes": list(self.codes),
+            "symbols": list(self.symbols[:MAX_LISTED]),
+            "codes": list(self.codes[:MAX_LISTED]),
             "evidence": [{"path": e.path, "line": e.line, "text": e.text} for e in self.evidence],
             "fix": self.fix,
-            "details": self.details,
+            "details": bounded(self.details),
             "source": self.source or None,
         }
+        for name, values in (("symbols", self.symbols), ("codes", self.codes)):
+            if len(values) > MAX_LISTED:
+                out[f"{name}_more"] = len(values) - MAX_LISTED
+        return out
+
+
+# A report stays readable and small however many distinct values a storm brings: a finding
+# lists at most this many symbols, codes, or entries of one detail (the rest are counted).
+MAX_LISTED = 20
+
+
+def listed(values: Sequence[object]) -> str:
+    """`a, b, c` — and past MAX_LISTED, `… and N more`."""
+    shown = ", ".join(str(v) for v in values[:MAX_LISTED])
+    more = len(values) - MAX_LISTED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def bounded(value: object) -> object:
+    """Details with every dict and list cut to MAX_LISTED entries: a dict of counts keeps its
+    first (most frequent) entries and adds "(N more)" with their total; a list says how many
+    it left out in its last element."""
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {k: bounded(v) for k, v in items[:MAX_LISTED]}
+        rest = items[MAX_LISTED:]
+        if rest:
+            counts = [v for _, v in rest]
+            total = sum(counts) if all(isinstance(v, int) for v in counts) else None  # type: ignore[arg-type]
+            out[f"({len(rest)} more)"] = total if total is not None else len(rest)
+        return out
+    if isinstance(value, list | tuple):
+        out_list = [bounded(v) for v in value[:MAX_LISTED]]
+        if len(value) > MAX_LISTED:
+            out_list.append(f"({len(value) - MAX_LISTED} more)")
+        return out_list
+    return value
 
 
 def empty_time_offsets() -> pl.DataFrame:

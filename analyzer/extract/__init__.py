@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
 
 from analyzer.extract import patterns
-from analyzer.extract.fields import extract_fields, times_of
+from analyzer.extract.bodies import fields_by_body
+from analyzer.extract.fields import times_of
 from analyzer.extract.records import candidate_records, mark_records, split_tail
 from analyzer.redact import redact_series
 from analyzer.schema import EXTRACTED_SCHEMA, empty_events
@@ -109,29 +112,36 @@ def _extract(
     a fixed cost that 10,000 small files must not pay 10,000 times). The last record of a batch
     may continue in the next one, so it is carried over whole."""
     names = pl.Series("path", [printable(source.name) for source in sources], pl.String)
-    frames: list[pl.DataFrame] = []
-    pending: list[pl.DataFrame] = []  # candidate records waiting for a batch
-    pending_rows = 0
-    tail = pl.DataFrame(schema=_LINES_SCHEMA)
-    samples: list[tuple[str, str | None]] = []  # first and last lines of each batch: log span
-    for batch in _line_batches(sources, coverage, options.max_line_bytes, chunk_bytes):
-        # Copied out as Python strings: a slice of the batch would keep all of it in memory.
-        for part in (batch.head(SPAN_SAMPLE_LINES), batch.tail(SPAN_SAMPLE_LINES)):
-            samples.extend(part.select("text", "outer_time").iter_rows())
-        frame = pl.concat([tail, batch], how="vertical") if tail.height else batch
-        complete, tail_marked = split_tail(mark_records(frame))
-        tail = tail_marked.select(*_LINES_SCHEMA)
-        records = candidate_records(complete)
-        if records.height:
-            pending.append(records)
-            pending_rows += records.height
-        if pending_rows >= BATCH_RECORDS:
-            frames.append(_events_of(pl.concat(pending), names, options, sink))
-            pending, pending_rows = [], 0
-    if tail.height:
-        pending.append(candidate_records(mark_records(tail)))
-    if pending:
-        frames.append(_events_of(pl.concat(pending), names, options, sink))
+    batches = _Batches(names, options, sink)
+    try:
+        pending: list[pl.DataFrame] = []  # candidate records waiting for a batch
+        pending_rows = 0
+        tail = pl.DataFrame(schema=_LINES_SCHEMA)
+        samples: list[tuple[str, str | None]] = []  # first and last lines of each batch: log span
+        for batch in _line_batches(sources, coverage, options.max_line_bytes, chunk_bytes):
+            # Copied out as Python strings: a slice of the batch would keep all of it in memory.
+            # Each file's first and last lines in the batch: a batch of many small files must
+            # not leave the middle ones out of the log's span.
+            by_file = batch.group_by("src", maintain_order=True)
+            for part in (by_file.head(SPAN_SAMPLE_LINES), by_file.tail(SPAN_SAMPLE_LINES)):
+                samples.extend(part.select("text", "outer_time").iter_rows())
+            frame = pl.concat([tail, batch], how="vertical") if tail.height else batch
+            complete, tail_marked = split_tail(mark_records(frame))
+            tail = tail_marked.select(*_LINES_SCHEMA)
+            records = candidate_records(complete)
+            if records.height:
+                pending.append(records)
+                pending_rows += records.height
+            if pending_rows >= BATCH_RECORDS:
+                batches.submit(pl.concat(pending))
+                pending, pending_rows = [], 0
+        if tail.height:
+            pending.append(candidate_records(mark_records(tail)))
+        if pending:
+            batches.submit(pl.concat(pending))
+        frames = batches.results()
+    finally:
+        batches.close()
     if samples:
         sample = pl.DataFrame(
             samples, schema={"text": pl.String, "outer_time": pl.String}, orient="row"
@@ -141,6 +151,46 @@ def _extract(
 
 
 SPAN_SAMPLE_LINES = 200
+
+# Batches of records being extracted at once, beside the thread that marks records (polars
+# releases the GIL, so a storm keeps both cores busy); more in flight would only hold memory.
+IN_FLIGHT = 2
+
+
+class _Batches:
+    """Extract batches of candidate records in worker threads; results in submission order
+    (events and the clock offsets the bot logged), whatever order the workers finish in."""
+
+    def __init__(self, names: pl.Series, options: ExtractOptions, sink: list[pl.DataFrame]):
+        self.names, self.options, self.sink = names, options, sink
+        self.pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="bnlog-extract")
+        self.running: deque[Future[tuple[pl.DataFrame, list[pl.DataFrame]]]] = deque()
+        self.done: list[pl.DataFrame] = []
+
+    def _one(self, records: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+        offsets: list[pl.DataFrame] = []
+        return _events_of(records, self.names, self.options, offsets), offsets
+
+    def _collect_oldest(self) -> None:
+        events, offsets = self.running.popleft().result()
+        self.done.append(events)
+        self.sink.extend(offsets)
+
+    def submit(self, records: pl.DataFrame) -> None:
+        """Start extracting `records`; wait for the oldest batch when IN_FLIGHT are running."""
+        while len(self.running) >= IN_FLIGHT:
+            self._collect_oldest()
+        self.running.append(self.pool.submit(self._one, records))
+
+    def results(self) -> list[pl.DataFrame]:
+        """Every batch's events, in submission order."""
+        while self.running:
+            self._collect_oldest()
+        return self.done
+
+    def close(self) -> None:
+        """Stop: batches not started are dropped (an error or Ctrl-C ends the run)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _sample_times(sample: pl.DataFrame, coverage: Coverage, options: ExtractOptions) -> None:
@@ -310,7 +360,13 @@ def _events_of(
             offsets.append(found)
     # Record ids restart in every chunk; a batch gathers records of many chunks: renumber.
     records = records.with_columns(rid=pl.int_range(pl.len(), dtype=pl.Int64))
-    events = extract_fields(records)
+    if options.redact:
+        # Secrets go before anything is taken or cut from the text (messages, evidence): a cut
+        # then never leaves a piece of a secret that redaction could no longer recognise.
+        # Redaction keeps every line break, so line numbers stay.
+        text = redact_series(records["text"])
+        records = records.with_columns(text=text, head=text.str.extract(r"^([^\n]*)", 1))
+    events = fields_by_body(records)
     if events.height == 0:
         return empty_events(EXTRACTED_SCHEMA)
     head_ts = (
@@ -330,11 +386,9 @@ def _events_of(
         # masked (its time too). Two records of one kind are two requests (or retries).
         template=pl.col("head").str.replace_all(r"[\w.:/+-]*\d[\w.:/+-]*", "#"),
     )
-    events = _with_evidence(events)
-    if options.redact:
-        events = events.with_columns(
-            raw=redact_series(events["raw"]), msg=redact_series(events["msg"])
-        )
+    events = _with_evidence(events)  # cut from text that is already redacted
+    if options.redact:  # and again: unescaping a message may spell out a quoted secret
+        events = events.with_columns(msg=redact_series(events["msg"]))
     return events.select(*EXTRACTED_SCHEMA.keys(), *_MERGE_COLUMNS).cast(
         {name: dtype for name, dtype in EXTRACTED_SCHEMA.items()}
     )

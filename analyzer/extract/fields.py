@@ -38,6 +38,8 @@ _MAX_REPEAT_LINE = 2000
 # A message is kept to this many characters (a 1 MB line is no message), and a mention is found
 # in its record by its first _FIND_CHARS: a pattern built from a whole 1 MB match would exceed
 # the regex engine's size limit (polars compiles even literal patterns taken from a column).
+# The record text is redacted before it gets here (extract._events_of), so no cap below can
+# leave a piece of a secret that redaction would no longer recognise.
 MSG_MAX_CHARS = 500
 _FIND_CHARS = 200
 
@@ -418,36 +420,61 @@ def _client() -> pl.Expr:
 # --- times ----------------------------------------------------------------------------------
 
 
-def times_of(frame: pl.DataFrame, columns: Sequence[pl.Expr], tz: str, year: int | None) -> pl.Expr:
-    """The time of each row: from the first of `columns` that holds one. Only the layouts that
-    occur in this frame are built into the expression (one cheap scan each): a log uses one or
-    two of them, and every layout's parsing costs as much as the scan of all of them."""
+def times_of(
+    frame: pl.DataFrame, columns: Sequence[pl.Expr], tz: str, year: int | None
+) -> pl.Series:
+    """The time of each row (a `ts` Series): from the first of `columns` that holds one. Only
+    the layouts that occur in this frame are parsed (one cheap scan each): a log uses one or
+    two of them. Each column and each layout's captures are computed once, as columns: an
+    expression that used them ten times (year, month, day…) would run the regex ten times."""
     layouts = load_shapes().timestamps
-    seen = frame.select(
+    year = year if year is not None else datetime.now().year
+    values = frame.select([column.alias(f"c{i}") for i, column in enumerate(columns)])
+    seen = values.select(
         [
-            column.str.contains(layout_regex(layout)).any().alias(f"{i}_{j}")
-            for i, column in enumerate(columns)
+            pl.col(f"c{i}").str.contains(layout_regex(layout)).any().alias(f"{i}_{j}")
+            for i in range(len(columns))
             for j, layout in enumerate(layouts)
         ]
     ).row(0)
-    present = [
-        [layout for j, layout in enumerate(layouts) if seen[i * len(layouts) + j]]
-        for i in range(len(columns))
-    ]
-    return pl.coalesce(
-        [parse_ts(column, tz, year, used) for column, used in zip(columns, present, strict=True)]
-    )
+    found: list[pl.Expr] = []  # per column: its first layout's time, if in range
+    parts: dict[str, pl.Series] = {}
+    for i in range(len(columns)):
+        mine: list[pl.Expr] = []
+        for j, layout in enumerate(layouts):
+            if seen[i * len(layouts) + j] and _has_date(layout):
+                name = f"p{i}_{j}"
+                parts[name] = values.select(
+                    pl.col(f"c{i}").str.extract_groups(layout_regex(layout)).alias(name)
+                ).to_series()
+                mine.append(_layout_ts(pl.col(name), layout, tz, year))
+        if mine:
+            found.append(_in_range(pl.coalesce(mine)))
+    if not found:
+        return pl.Series("ts", [None] * frame.height, pl.Datetime("us", "UTC"))
+    return pl.DataFrame(parts).select(ts=pl.coalesce(found)).to_series()
+
+
+def _has_date(layout: Shape) -> bool:
+    """A layout that gives a date (a time of day alone gives no time)."""
+    return "day" in layout.groups or bool({"epoch", "epoch_ms"} & layout.groups)
+
+
+def _in_range(found: pl.Expr) -> pl.Expr:
+    return pl.when(
+        found.dt.replace_time_zone(None).is_between(_EARLIEST, _LATEST, closed="left")
+    ).then(found)
 
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
-def _layout_ts(head: pl.Expr, layout: Shape, tz: str, year: int) -> pl.Expr:
-    """The time of one layout at the start of `head`, as UTC; null when it does not match."""
+def _layout_ts(parts: pl.Expr, layout: Shape, tz: str, year: int) -> pl.Expr:
+    """The time of one layout, as UTC, from its captures (`parts`, a struct: the layout's
+    regex's extract_groups); null when it did not match."""
     groups = layout.groups
-    if "day" not in groups and not {"epoch", "epoch_ms"} & groups:
+    if not _has_date(layout):
         return pl.lit(None, pl.Datetime("us", "UTC"))  # a time of day alone: no time
-    parts = head.str.extract_groups(layout_regex(layout))
 
     def part(name: str) -> pl.Expr:
         return parts.struct.field(name).cast(pl.Int64, strict=False)
@@ -549,7 +576,10 @@ def parse_ts(
     chosen = load_shapes().timestamps if layouts is None else layouts
     if not chosen:
         return pl.lit(None, pl.Datetime("us", "UTC"))
-    found = pl.coalesce([_layout_ts(head, layout, tz, year) for layout in chosen])
-    return pl.when(
-        found.dt.replace_time_zone(None).is_between(_EARLIEST, _LATEST, closed="left")
-    ).then(found)
+    found = pl.coalesce(
+        [
+            _layout_ts(head.str.extract_groups(layout_regex(layout)), layout, tz, year)
+            for layout in chosen
+        ]
+    )
+    return _in_range(found)

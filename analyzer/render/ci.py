@@ -46,6 +46,9 @@ def summary(result: CheckResult) -> str:
         if result.codes
         else f"{plural(len(result.failing), 'finding')} at {result.fail_on.value} or worse"
     )
+    if r.totals.incomplete:
+        reason += f"; incomplete: {r.totals.incomplete}"
+        reason += " (allowed)" if result.allow_unreadable else " (--allow-unreadable to pass)"
     status = "FAIL" if result.failed else "PASS"
     out.append(
         f"bnlog check: {status}: {reason} (verdict {r.verdict}, {plural(r.totals.events, 'event')})"
@@ -78,6 +81,12 @@ def github(result: CheckResult) -> str:
         if f.evidence:
             props = [f"file={_prop(f.evidence[0].path)}", f"line={f.evidence[0].line}", *props]
         out.append(f"::{level} {','.join(props)}::{_data(f.title + chr(10) + f.fix)}")
+    if result.report.totals.incomplete:
+        level = "error" if result.unread else "warning"
+        note = "\n".join(
+            (f"incomplete: {result.report.totals.incomplete}", *result.report.warnings)
+        )
+        out.append(f"::{level} title={_prop('bnlog: not every input was read')}::{_data(note)}")
     out.append(summary(result).splitlines()[-1])
     return "\n".join(out) + "\n"
 
@@ -109,10 +118,25 @@ def junit(result: CheckResult) -> str:
             )
     if not r.findings:
         cases.append('  <testcase classname="bnlog" name="no findings"/>')
-    failures = len(result.failing) if not result.codes else int(result.failed)
+    if r.totals.incomplete:
+        text = escape(f"incomplete: {r.totals.incomplete}\n" + "\n".join(r.warnings))
+        if result.unread:
+            message = quoteattr(f"incomplete: {r.totals.incomplete}")
+            cases.append(
+                '  <testcase classname="bnlog.coverage" name="every input read">\n'
+                f'    <failure type="incomplete" message={message}>{text}</failure>\n'
+                "  </testcase>"
+            )
+        else:
+            cases.append(
+                '  <testcase classname="bnlog.coverage" name="every input read">\n'
+                f"    <system-out>{text}</system-out>\n  </testcase>"
+            )
+    matched = int(r.totals.events > 0)  # with --code, any matching event is the one failure
+    failures = (len(result.failing) if not result.codes else matched) + int(result.unread)
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<testsuite name="bnlog check" tests="{max(1, len(r.findings))}" '
+        f'<testsuite name="bnlog check" tests="{max(1, len(cases))}" '
         f'failures="{failures}" errors="0" skipped="0">'
     )
     return head + "\n" + "\n".join(cases) + "\n</testsuite>\n"
@@ -126,6 +150,7 @@ def as_json(result: CheckResult) -> str:
         "fail_on": result.fail_on.value,
         "codes": list(result.codes),
         "failing": [f.kind for f in result.failing],
+        "incomplete_fails": result.unread,
     }
     return dumps(data)
 

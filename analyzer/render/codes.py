@@ -99,9 +99,11 @@ MAX_FULL_RULES = 2
 
 def _rule_line(entry: Entry) -> str:
     message = entry.message[0] if entry.message else (entry.match or "")
-    if len(message) > MEANING_WIDTH:
-        message = message[: MEANING_WIDTH - 3].rstrip() + "..."
-    return f"  {entry.reason or '-':<30} {message}"
+    head = f"  {entry.reason or '-':<30} "
+    room = max(WIDTH - len(head), 20)  # a long reason leaves less room for the message
+    if len(message) > room:
+        message = message[: room - 3].rstrip() + "..."
+    return head + message
 
 
 def render_codes(entries: Sequence[Entry], *, detail: bool) -> str:

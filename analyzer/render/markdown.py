@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import re
 
+from analyzer.detectors.base import listed
 from analyzer.render import DEFAULT_STYLE, Style
 from analyzer.render.chart import render_chart
 from analyzer.render.inert import inert
 from analyzer.render.json import iso
 from analyzer.render.text import (
     OTHER_KIND,
-    VERDICT_TEXT,
     code_label,
     filters_text,
     human_bytes,
     one_line,
     plural,
+    verdict_text,
 )
 from analyzer.report import Report
 
-_ICON = {"healthy": "🟢", "degraded": "🟠", "critical": "🔴", "filtered": "⚪"}
+_ICON = {"healthy": "🟢", "degraded": "🟠", "critical": "🔴", "filtered": "⚪", "incomplete": "⚪"}
 
 # Text from logs and file names must stay text: no link, image, HTML or code span of its own.
 _SPECIAL = re.compile(r"[\\`\[\]!<&]")  # backslash-escaped (CommonMark allows any punctuation)
@@ -81,7 +82,7 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     report = inert(report)
     t = report.totals
     out = ["# bnlog report", ""]
-    out.append(f"**Verdict: {_ICON[report.verdict]} {VERDICT_TEXT[report.verdict]}**")
+    out.append(f"**Verdict: {_ICON[report.verdict]} {verdict_text(report)}**")
     if report.filters:
         out.append("")
         out.append(plain_text(filters_text(report)))
@@ -103,9 +104,9 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
         if f.first_seen:
             meta.append(f"{iso(f.first_seen)} → {iso(f.last_seen)}")
         if f.symbols:
-            meta.append("symbols " + plain_text(", ".join(f.symbols)))
+            meta.append("symbols " + plain_text(listed(f.symbols)))
         if f.codes:
-            meta.append("codes " + ", ".join(str(c) for c in f.codes))
+            meta.append("codes " + listed(f.codes))
         if f.source:
             meta.append("source " + code_span(f.source))
         out.append(" · ".join(meta))
@@ -136,6 +137,9 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
                 f"| {row.count} | {code_label(row.code, row.http_status)} | {row.category} | "
                 f"{row.severity} | {_cell(plain_text(reason))} | {_cell(fix)} |"
             )
+        rows, events = report.codes_omitted
+        if rows:
+            out.append(f"| {events} | and {rows} more codes | | | | `bnlog events` lists them |")
     else:
         out.append("No Binance error events found.")
     out.append("")
@@ -150,9 +154,9 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
                 f"{_cell(code_span(one_line(other.message, 120)))} | "
                 f"{_cell(code_span(one_line(other.example, 160)))} |"
             )
-        listed = sum(other.count for other in report.other)
-        if listed < report.other_count:
-            out.append(f"| {report.other_count - listed} | and more | | |")
+        in_rows = sum(other.count for other in report.other)
+        if in_rows < report.other_count:
+            out.append(f"| {report.other_count - in_rows} | and more | | |")
         out.append("")
     out.append("## Coverage")
     out.append("")

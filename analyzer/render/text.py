@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 
+from analyzer.detectors.base import listed
 from analyzer.render import DEFAULT_STYLE, Style
 from analyzer.render.chart import render_chart
 from analyzer.render.inert import escape_controls, inert
@@ -29,8 +30,20 @@ VERDICT_TEXT = {
     "degraded": "DEGRADED — the bot is losing requests or orders; see the findings",
     "critical": "CRITICAL — the bot cannot trade or is banned; act now",
     "filtered": "NOTHING LEFT — the filters removed every error in these logs; widen them",
+    "incomplete": "INCOMPLETE — no error in what was read, but not everything could be read",
 }
-_VERDICT_COLOUR = {"filtered": "warning"}
+_VERDICT_COLOUR = {"filtered": "warning", "incomplete": "warning"}
+
+
+def verdict_text(report: Report) -> str:
+    """The verdict sentence; when some input could not be read it says so, whatever the
+    verdict ('…; incomplete: 2 files unreadable')."""
+    text = VERDICT_TEXT[report.verdict]
+    if report.verdict == "incomplete":
+        return f"INCOMPLETE — no error in what was read, but {report.totals.incomplete}"
+    if report.totals.incomplete:
+        text += f"; incomplete: {report.totals.incomplete} (see Coverage)"
+    return text
 
 
 def paint(text: str, key: str, style: Style) -> str:
@@ -188,7 +201,7 @@ def render(report: Report, style: Style = DEFAULT_STYLE) -> str:
     if report.clients:
         out.extend(_wrap(f"clients: {', '.join(report.clients)}", width, "", "  "))
     out.append("")
-    verdict = _wrap(f"Verdict: {VERDICT_TEXT[report.verdict]}", width, "", "  ")
+    verdict = _wrap(f"Verdict: {verdict_text(report)}", width, "", "  ")
     colour = _VERDICT_COLOUR.get(report.verdict, report.verdict)
     verdict[0] = "Verdict: " + paint(verdict[0].removeprefix("Verdict: "), colour, style)
     out.extend(verdict)
@@ -228,9 +241,9 @@ def _findings(report: Report, style: Style, width: int) -> list[str]:
         if f.first_seen:
             meta.append(f"{iso(f.first_seen)} → {iso(f.last_seen)}")
         if f.symbols:
-            meta.append("symbols " + ", ".join(f.symbols))
+            meta.append("symbols " + listed(f.symbols))
         if f.codes:
-            meta.append("codes " + ", ".join(str(c) for c in f.codes))
+            meta.append("codes " + listed(f.codes))
         if f.source:
             meta.append(f"source {f.source}")
         out.extend(_wrap(" · ".join(meta), width, "     "))
@@ -266,6 +279,10 @@ def _codes(report: Report, style: Style, width: int) -> list[str]:
         out.extend(wrapped)
         if row.fix:
             out.extend(_wrap(first_sentence(row.fix), width, " " * 10))
+    rows, events = report.codes_omitted
+    if rows:
+        more = f"  … and {rows} more codes with {events} events (all of them: bnlog events)"
+        out.extend(_wrap(more, width, "", "    "))
     out.append("")
     return out
 

@@ -1,0 +1,82 @@
+"""Extract each distinct record once: a storm repeats one error thousands of times, and the
+records differ only in the time at their start.
+
+A record's *body* is its text with the digits of its leading time (any layout of shapes.toml,
+or the time field of a JSON line) made zeros. Records with one body get the fields of the
+first of them (the representative), extracted from its own, real text; only what comes from
+the leading time itself is each record's own: the time, clock and template (computed later,
+per event) and the message of an unrecognised line, which is its first line. So the cost of
+extraction follows the number of distinct errors, not the number of events.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analyzer.extract import patterns
+from analyzer.extract.fields import extract_fields
+from analyzer.extract.shapes import line_ts_patterns
+
+# The time field of a JSON line: what comes before its value, and the value.
+_JSON_TS = r'^(\{.*?"(?:ts|time|timestamp|@timestamp|datetime)"\s*:\s*"?)([^",}]+)'
+assert patterns.JSON_TS_PATTERN.startswith(r'^\{.*?"(?:ts|time|timestamp|@timestamp|datetime)"')
+
+# Columns that extract_fields takes from each record's own line rather than from its body.
+_OWN_HEAD_MSG_SHAPES = ("network", "unrecognised")
+
+
+def fields_by_body(records: pl.DataFrame) -> pl.DataFrame:
+    """extract_fields(records), computed once per distinct body."""
+    if records.height < 2:
+        return extract_fields(records)
+    keyed = records.with_columns(_body=_body(records))
+    reps = keyed.unique("_body", keep="first", maintain_order=True)
+    if reps.height == records.height:
+        return extract_fields(records)
+    fields = extract_fields(reps.drop("_body"))
+    own = [c for c in records.columns if c != "rid"]
+    per_event = fields.drop(own)  # rid (the representative's) and what its text gave
+    members = keyed.select("rid", "_body").join(
+        reps.select("_body", _rep="rid"), on="_body", how="left", maintain_order="left"
+    )
+    events = (
+        members.join(
+            per_event.rename({"rid": "_rep"}), on="_rep", how="inner", maintain_order="left_right"
+        )
+        .drop("_body", "_rep")
+        .join(records, on="rid", how="left", maintain_order="left")
+    )
+    # A line no shape understood is shown as its first line: each record's own, with its time.
+    own_line = (pl.col("shape").is_in(_OWN_HEAD_MSG_SHAPES) & pl.col("net").is_null()).fill_null(
+        False
+    )
+    events = events.with_columns(
+        msg=pl.when(own_line).then(pl.col("head").str.slice(0, 300)).otherwise(pl.col("msg"))
+    )
+    return events.select(fields.columns)
+
+
+def _body(records: pl.DataFrame) -> pl.Series:
+    """Each record's text with the digits of its leading time zeroed."""
+    text = pl.col("text")
+    present = [
+        pattern
+        for pattern, seen in zip(
+            line_ts_patterns(),
+            records.select(
+                [text.str.contains(p).any().alias(str(i)) for i, p in enumerate(line_ts_patterns())]
+            ).row(0),
+            strict=True,
+        )
+        if seen
+    ]
+    # (before, time) of the first layout that matches at the start; a JSON line's time field.
+    spans = [text.str.extract_groups(f"^()({pattern})") for pattern in present]
+    spans.append(text.str.extract_groups(_JSON_TS))
+    before = pl.coalesce([s.struct.field("1") for s in spans])
+    stamp = pl.coalesce([s.struct.field("2") for s in spans])
+    rest = text.str.slice(before.str.len_chars() + stamp.str.len_chars())
+    masked = pl.concat_str(before, stamp.str.replace_all(r"\d", "0"), rest)
+    return records.select(
+        pl.when(stamp.is_not_null()).then(masked).otherwise(text).alias("_body")
+    ).to_series()
