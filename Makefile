@@ -14,7 +14,7 @@ corpus:
 	.venv/bin/python tests/corpus/score.py -v
 
 bench:
-	.venv/bin/python benchmarks/bench.py --size 1GB
+	.venv/bin/python benchmarks/bench.py --suite --size 1GB
 
 sample:
 	.venv/bin/bnlog report sample_logs/

@@ -1,8 +1,8 @@
 """Baseline: the plain-Python line loop a careful person would write instead of bnlog.
 
-    python benchmarks/baseline_loop.py FILE
+    python benchmarks/baseline_loop.py FILE        # FILE may be gzip-compressed (name ends .gz)
 
-Reads FILE line by line, skips lines that cannot be an error (one compiled trigger regex),
+Reads FILE line by line (through the gzip module when its name ends in .gz), skips lines that cannot be an error (one compiled trigger regex),
 extracts code, msg and HTTP status with `re` for the shapes in shared/domain.md section (c),
 and prints JSON counts (events, per code, per HTTP status) on stdout. No folding of multi-line
 events: a traceback counts once because only its last line carries the code.
@@ -10,6 +10,7 @@ events: a traceback counts once because only its last line carries the code.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import sys
@@ -70,7 +71,9 @@ def main(argv: list[str]) -> int:
     by_code: Counter[str] = Counter()
     by_http: Counter[str] = Counter()
     trigger = TRIGGER.search
-    with open(argv[0], encoding="utf-8", errors="replace") as fh:
+    path = argv[0]
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
         for line in fh:
             lines += 1
             if not trigger(line):

@@ -15,8 +15,9 @@ SPAN_MS = 30 * 86_400_000
 
 # --- timestamps -------------------------------------------------------------------------------
 
+# Logs aim at SPAN_MS; high error rates and storms may run longer, so a year of days is ready.
 DAYS = [
-    time.strftime("%Y-%m-%d", time.gmtime(START_EPOCH_MS // 1000 + d * 86400)) for d in range(64)
+    time.strftime("%Y-%m-%d", time.gmtime(START_EPOCH_MS // 1000 + d * 86400)) for d in range(366)
 ]
 HMS = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
 MS3 = [f"{m:03d}" for m in range(1000)]

@@ -1,15 +1,18 @@
 """Error records planted in the benchmark log, in the shapes of shared/domain.md section (c).
 
 Each generator returns a Planted: the text and what it carries (visible code, HTTP status,
-reason slug of docs/CONTRACTS.md, shape), so generate.py can write the truth file.
+reason slug of docs/CONTRACTS.md, shape), so generate.py can write the truth file. The storm
+records at the end (RETRY_LOOP, RandomCodes) feed generate.py's --storm modes.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from chatter import BC, ENDPOINTS, FT, HB, HEX, JSONL, NODE, pick_pair
 
@@ -24,7 +27,7 @@ class Planted:
     body: str  # text after the millisecond digits; may hold more lines ("\n"-joined)
     code: int | None
     http: int | None
-    reason: str
+    reason: str  # "" when the generator does not know it (RandomCodes: the message rules decide)
     shape: str
 
 
@@ -300,3 +303,87 @@ ERROR_SHAPES: list[tuple[Callable[[random.Random, int], Planted], float, int]] =
     (e_ccxt_http, 1, 3),
     (e_misc, 5, 1),
 ]
+
+
+# --- storms -----------------------------------------------------------------------------------
+
+# A bot stuck retrying: one freqtrade retrier line over and over; only the timestamp moves.
+RETRY_LOOP = Planted(
+    FT,
+    f' - freqtrade.exchange.common - WARNING - get_balances() returned exception: "Could not get balance due to InvalidNonce. Message: binanceus {_j(-1021, MSG_OUTSIDE)}". Retrying still for 3 times.',
+    -1021,
+    None,
+    "clock_behind",
+    "freqtrade-retrier",
+)
+
+REFERENCE_TOML = Path(__file__).resolve().parent.parent / "analyzer/reference/error_codes.toml"
+UNKNOWN_SHARE = 0.3  # share of RandomCodes events whose code the reference table does not list
+UNKNOWN_RANGE = range(-9999, -999)  # unknown codes are drawn from here, minus the listed ones
+UNKNOWN_MSG = "Unexpected error from the exchange."
+CODE_HTTP = {-1002: 401, -1003: 429, -1007: 408, -1015: 429, -2008: 401, -2014: 401, -2015: 401}
+
+
+def reference_codes(path: Path = REFERENCE_TOML) -> list[tuple[int, str]]:
+    """(code, first message) of every [[code]] row of the reference table that has a message."""
+    rows = tomllib.loads(path.read_text(encoding="utf-8")).get("code", [])
+    found = []
+    for row in rows:
+        msgs = row.get("message")
+        msg = msgs[0] if isinstance(msgs, list) and msgs else msgs
+        if "code" in row and isinstance(msg, str) and msg:
+            found.append((int(row["code"]), msg.replace("%s", "quantity")))
+    return found
+
+
+def _rc_python_binance(code: int, msg: str, http: int, rid: str) -> Planted:
+    return Planted(
+        FT, f" - bot.main - ERROR - APIError(code={code}): {msg}", code, None, "", "python-binance"
+    )
+
+
+def _rc_connector(code: int, msg: str, http: int, rid: str) -> Planted:
+    body = f" UTC ERROR root: Found error. status: {http}, error code: {code}, error message: {msg}"
+    return Planted(BC, body, code, http, "", "binance-connector")
+
+
+def _rc_node(code: int, msg: str, http: int, rid: str) -> Planted:
+    return Planted(NODE, f"Z error: Error: {_j(code, msg)}", code, None, "", "node-binance-api")
+
+
+def _rc_hummingbot(code: int, msg: str, http: int, rid: str) -> Planted:
+    body = f" - 7 - hummingbot.connector.exchange.binance.binance_exchange.BinanceExchange - NETWORK - Error submitting order. Error executing request POST https://api.binance.us/api/v3/order. HTTP status is {http}. Error: {_j(code, msg)}"
+    return Planted(HB, body, code, http, "", "hummingbot")
+
+
+def _rc_jsonl(code: int, msg: str, http: int, rid: str) -> Planted:
+    resp = json.dumps(
+        {"id": rid, "status": http, "error": {"code": code, "msg": msg}}, separators=(",", ":")
+    )
+    body = f'Z","level":"error","logger":"ws-api","msg":"order.place failed","response":{resp}}}'
+    return Planted(JSONL, body, code, http, "", "jsonl")
+
+
+_RC_SHAPES = [_rc_python_binance, _rc_connector, _rc_node, _rc_hummingbot, _rc_jsonl]
+
+
+class RandomCodes:
+    """One-line error records with assorted codes: the reference table's and unlisted ones.
+
+    Five shapes (python-binance, binance-connector, node, hummingbot, JSON-lines); the HTTP
+    status is visible in three of them. The reason is left to bnlog ("" in the Planted).
+    """
+
+    def __init__(self, path: Path = REFERENCE_TOML) -> None:
+        self.known = reference_codes(path)
+        listed = {code for code, _ in self.known}
+        self.unknown = [code for code in UNKNOWN_RANGE if code not in listed]
+
+    def __call__(self, rng: random.Random, now: int) -> Planted:
+        if rng.random() < UNKNOWN_SHARE:
+            code, msg = rng.choice(self.unknown), UNKNOWN_MSG
+        else:
+            code, msg = rng.choice(self.known)
+        shape = _RC_SHAPES[int(rng.random() * len(_RC_SHAPES))]
+        rid = "".join(rng.choices(HEX, k=12))
+        return shape(code, msg, CODE_HTTP.get(code, 400), rid)
