@@ -384,7 +384,10 @@ def _events_of(
         clock=_clock(pl.col("head")),
         # What kind of line the record is: its first line with every token that holds a digit
         # masked (its time too). Two records of one kind are two requests (or retries).
-        template=pl.col("head").str.replace_all(r"[\w.:/+-]*\d[\w.:/+-]*", "#"),
+        # (Categorical: a storm repeats one template; one copy of it instead of one per event.)
+        template=pl.col("head")
+        .str.replace_all(r"[\w.:/+-]*\d[\w.:/+-]*", "#")
+        .cast(pl.Categorical),
     )
     events = _with_evidence(events)  # cut from text that is already redacted
     if options.redact:  # and again: unescaping a message may spell out a quoted secret
@@ -456,21 +459,33 @@ def _finish(frames: list[pl.DataFrame]) -> pl.DataFrame:
 def _same_kind(marked: pl.DataFrame) -> pl.Series:
     """For each row: is its template that of the row before, but for at most one word?
     ("error sync balances: …" and "error sync orders: …" are two requests of one kind.)"""
-    words = marked.select(
-        _i=pl.int_range(pl.len()),
-        a=pl.col("template").str.split(" "),
-        b=pl.col("_prev").str.split(" "),
-        check=pl.col("_echo"),
-    ).filter(pl.col("check") & (pl.col("a").list.len() == pl.col("b").list.len()))
+    # Equal templates (a retry loop: every row) are of one kind without splitting them into
+    # words; only the rows whose templates differ are compared word by word.
+    same = (pl.col("template") == pl.col("_prev")).fill_null(False)
+    equal = marked.select((pl.col("_echo") & same).alias("same")).to_series()
+    words = (
+        marked.select(
+            _i=pl.int_range(pl.len()),
+            check=pl.col("_echo") & ~same,
+            a=pl.col("template"),
+            b=pl.col("_prev"),
+        )
+        .filter(pl.col("check"))
+        .with_columns(
+            a=pl.col("a").cast(pl.String).str.split(" "),
+            b=pl.col("b").cast(pl.String).str.split(" "),
+        )
+        .filter(pl.col("a").list.len() == pl.col("b").list.len())
+    )
     if words.height == 0:
-        return pl.Series("same", [False] * marked.height)
+        return equal
     differing = (
         words.explode("a", "b")
         .group_by("_i")
         .agg(d=(pl.col("a") != pl.col("b")).sum())
         .filter(pl.col("d") <= 1)["_i"]
     )
-    return pl.int_range(marked.height, eager=True).is_in(differing.implode())
+    return equal | pl.int_range(marked.height, eager=True).is_in(differing.implode())
 
 
 def prev_template(n: int) -> pl.Expr:

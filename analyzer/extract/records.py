@@ -153,9 +153,29 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
             }
         )
     carried = [pl.col("src").first()] if "src" in marked.columns else []
+    columns = [*(["rid", "src"] if carried else ["rid"]), "line", "line_end", "head", "text"]
+    rid = pl.col("rid")
+    wanted = marked.filter(rid.is_in(rids.implode()))
+    # A record of one line (most of them in a storm) is that line: no grouping, no joining.
+    alone = (rid != rid.shift(1)).fill_null(True) & (rid != rid.shift(-1)).fill_null(True)
+    # (Copied, not views into the batch's buffers: see _joined.)
+    text = pl.col("text") + pl.lit("")
+    singles = wanted.filter(alone).select(
+        *columns[:-4],
+        "line",
+        line_end=pl.col("line"),
+        head=text,
+        text=text,
+        outer_time=pl.col("outer_time") + pl.lit(""),
+    )
+    grouped = _joined(wanted.filter(~alone), carried, columns)
+    return pl.concat([singles, grouped], how="vertical").sort("rid")
+
+
+def _joined(marked: pl.DataFrame, carried: list[pl.Expr], columns: list[str]) -> pl.DataFrame:
+    """The records of several lines, each joined into one text."""
     return (
-        marked.filter(pl.col("rid").is_in(rids.implode()))
-        .group_by("rid", maintain_order=True)
+        marked.group_by("rid", maintain_order=True)
         .agg(
             *carried,
             line=pl.col("line").first(),
@@ -172,12 +192,5 @@ def candidate_records(marked: pl.DataFrame) -> pl.DataFrame:
             head=pl.col("text").str.extract(r"^([^\n]*)", 1),
             outer_time=pl.col("outer_time") + pl.lit(""),
         )
-        .select(
-            *(["rid", "src"] if carried else ["rid"]),
-            "line",
-            "line_end",
-            "head",
-            "text",
-            "outer_time",
-        )
+        .select(*columns, "outer_time")
     )
