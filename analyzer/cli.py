@@ -11,6 +11,7 @@ from collections.abc import Callable
 import click
 
 from analyzer import __version__, progress
+from analyzer.budgets import Budget
 from analyzer.errors import AnalyzerError, ExitCode, UsageError
 from analyzer.options import Options, check_zone, normalise_symbol, parse_when
 from analyzer.output import write_output
@@ -18,6 +19,7 @@ from analyzer.redact import redact_error, redact_text
 from analyzer.render import Style, renderers
 from analyzer.render.ci import CHECK_FORMATS
 from analyzer.render.inert import escape_controls
+from analyzer.render.text import plural
 from analyzer.schema import Severity
 
 _DEBUG_ENV = "BNLOG_DEBUG"
@@ -65,6 +67,12 @@ def _options(
     group_by: str = "dir",
 ) -> Options:
     """Options from the command line, every value checked (UsageError names the flag)."""
+    ctx = click.get_current_context(silent=True)
+    if state is not None:  # refused before any work: '-', or the output file
+        from analyzer.state import check_path
+
+        params = ctx.params if ctx is not None else {}
+        check_path(state, params.get("output") or params.get("dest"))
     base = Options()
     zone = check_zone(tz)
     return Options(
@@ -77,6 +85,7 @@ def _options(
         codes=tuple(sorted({_parse_code(c) for c in codes})),
         now=base.now,
         state=state,
+        reset_state=bool(ctx is not None and ctx.meta.get(_RESET_STATE)),
         group_by=group_by,
         progress=progress.wanted(_progress_choice()),
     )
@@ -92,6 +101,22 @@ def _progress_choice() -> bool | None:
 
 def _remember_progress(ctx: click.Context, _param: click.Parameter, value: bool | None) -> None:
     ctx.meta[_PROGRESS] = value
+
+
+_RESET_STATE = "bnlog.reset_state"
+
+
+def _remember_reset(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta[_RESET_STATE] = value
+
+
+reset_state_option = click.option(
+    "--reset-state",
+    is_flag=True,
+    expose_value=False,
+    callback=_remember_reset,
+    help="Forget what the --state file says (damaged, foreign) and start over.",
+)
 
 
 def input_options(command: Callable[..., object]) -> Callable[..., object]:
@@ -127,6 +152,7 @@ def input_options(command: Callable[..., object]) -> Callable[..., object]:
                 metavar="FILE",
                 help="Read only what is new since the run that last used this state file.",
             ),
+            reset_state_option,
             click.option(
                 "--progress/--no-progress",
                 default=None,
@@ -232,14 +258,23 @@ def report(
         done.checkpoint.save()
 
 
+def _parse_max(value: str) -> Budget:
+    """`--max KEY=N`: at most N events of KEY."""
+    from analyzer.budgets import Budget, parse_key
+
+    key, sep, limit = value.rpartition("=")
+    if not sep or not key or not limit.strip().isdigit():
+        raise UsageError(f"--max {value!r}: write KEY=N with N a whole number ≥ 0 (--max -1003=5)")
+    return Budget(parse_key(key, "--max"), int(limit), "--max")
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
     "--fail-on",
     type=click.Choice([s.value for s in Severity]),
-    default="error",
-    show_default=True,
-    help="Fail (exit 1) on findings of this severity or worse.",
+    default=None,
+    help="Fail (exit 1) on findings of this severity or worse (default: error).",
 )
 @click.option(
     "-f",
@@ -256,7 +291,44 @@ def report(
     "codes",
     multiple=True,
     metavar="N",
-    help="Fail if any event has this code or HTTP status (repeatable).",
+    help="Fail if any event has this code or HTTP status: --max N=0 (repeatable).",
+)
+@click.option(
+    "--max",
+    "maxima",
+    multiple=True,
+    metavar="KEY=N",
+    help="Budget: fail above N events of a code (-1003), status (http:418), finding kind "
+    "(ip_ban) or category (filter) (repeatable).",
+)
+@click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="KEY",
+    help="Never fail on findings of this code, status, kind or category (repeatable).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    help="Settings file (default: bnlog.toml or [tool.bnlog] in pyproject.toml, found upwards).",
+)
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    help="Fail only on findings new or grown since this baseline.",
+)
+@click.option(
+    "--baseline-tolerance",
+    type=click.FloatRange(0),
+    metavar="PCT",
+    help="How much (percent) a baseline finding may grow before it fails (default: 50).",
+)
+@click.option(
+    "--write-baseline",
+    metavar="FILE",
+    help="Record today's findings as the baseline in FILE and exit 0.",
 )
 @click.option(
     "--allow-unreadable",
@@ -265,7 +337,7 @@ def report(
 )
 def check(
     paths: tuple[str, ...],
-    fail_on: str,
+    fail_on: str | None,
     fmt: str,
     output: str | None,
     tz: str,
@@ -273,21 +345,87 @@ def check(
     until: str | None,
     symbols: tuple[str, ...],
     codes: tuple[str, ...],
+    maxima: tuple[str, ...],
+    ignored: tuple[str, ...],
+    config_file: str | None,
+    baseline: str | None,
+    baseline_tolerance: float | None,
+    write_baseline: str | None,
     state: str | None,
     group_by: str,
     allow_unreadable: bool,
 ) -> int:
-    """Exit 1 when the logs (or an events dataset) hold findings at --fail-on or worse (or any
-    --code event): for CI."""
+    """Exit 1 when the logs (or an events dataset) hold findings at --fail-on or worse, or more
+    events than a --max budget allows: for CI."""
+    from analyzer import baseline as baselines
+    from analyzer import config
+    from analyzer.budgets import parse_key
     from analyzer.check import check as run_check
+    from analyzer.check import code_budgets
+    from analyzer.output import append_output
     from analyzer.pipeline import run
+    from analyzer.render.ci import step_summary
+    from analyzer.render.inert import inert
 
-    options = _options(tz, since, until, symbols, codes, 64 * 1024, True, state, group_by)
+    if write_baseline is not None and baseline is not None:
+        raise UsageError("--write-baseline and --baseline: write a baseline or check against one")
+    if write_baseline is not None and output is not None:
+        raise UsageError("--write-baseline writes the baseline, not a report: leave out -o")
+    options = _options(tz, since, until, symbols, (), 64 * 1024, True, state, group_by)
+    code_values = tuple(sorted({_parse_code(c) for c in codes}))
+    settings = config.load(config_file)
+    budgets, ignore = config.merged_budgets(
+        settings,
+        (*(_parse_max(m) for m in maxima), *code_budgets(code_values)),
+        tuple(parse_key(k, "--ignore") for k in ignored),
+    )
+    baseline = baseline if baseline is not None else settings.baseline
+    known = baselines.load(baseline) if baseline is not None and not write_baseline else None
+    if settings.path:
+        shown = escape_controls(redact_text(settings.path))
+        click.echo(f"bnlog check: settings from {shown}", err=True)
     done = run(list(paths), options)
-    result = run_check(done.report, Severity(fail_on), options.codes, allow_unreadable)
+    result = run_check(
+        done.report,
+        Severity(fail_on or settings.fail_on or Severity.ERROR),
+        code_values,
+        allow_unreadable or bool(settings.allow_unreadable),
+        budgets=budgets,
+        ignore=ignore,
+        counts=done.counts,
+        baseline=known,
+        baseline_file=baseline,
+        tolerance=next(
+            t
+            for t in (baseline_tolerance, settings.baseline_tolerance, baselines.DEFAULT_TOLERANCE)
+            if t is not None
+        ),
+        config=settings.path,
+    )
     for warning in result.report.warnings:
         click.echo(f"warning: {escape_controls(warning)}", err=True)
+    if write_baseline is not None:
+        findings = inert(result.report).findings
+        write_output(baselines.dumps(findings), write_baseline, done.inputs, state)
+        if done.checkpoint is not None:
+            done.checkpoint.save()
+        click.echo(
+            f"bnlog check: baseline written to {escape_controls(write_baseline)}: "
+            f"{plural(len(baselines.entries(findings)), 'fingerprint')} "
+            f"of {plural(len(findings), 'finding')}",
+            err=True,
+        )
+        return ExitCode.OK
     write_output(CHECK_FORMATS[fmt](result), output, done.inputs, state)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if fmt == "github" and summary_file:
+        try:
+            append_output(step_summary(result, Style()), summary_file, done.inputs)
+        except AnalyzerError as exc:  # the gate's answer is on stdout; the summary is extra
+            click.echo(
+                f"warning: $GITHUB_STEP_SUMMARY not written: {escape_controls(str(exc))}",
+                err=True,
+            )
     if done.checkpoint is not None:  # saved only once the output is safely written
         done.checkpoint.save()
     return ExitCode.FINDINGS if result.failed else ExitCode.OK
@@ -328,6 +466,7 @@ def check(
     help="Longer lines are cut (and counted as skipped).",
 )
 @click.option("--state", metavar="FILE", help="Export only what is new since the last run.")
+@reset_state_option
 @click.option("--no-redact", is_flag=True, help="Keep secrets in the export. Never share it.")
 def events(
     paths: tuple[str, ...],
@@ -371,6 +510,80 @@ def events(
         click.echo(f"bnlog events: {escape_controls(written)}", err=True)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format (json: the report of the window plus a `summary` object).",
+)
+@click.option(
+    "--quiet-if-clean",
+    is_flag=True,
+    help="Print nothing (exit 0) when the window is healthy: for cron, which mails any output.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour (auto: only on a terminal; NO_COLOR is honoured).",
+)
+@click.option(
+    "--width", type=click.IntRange(40, 400), help="Wrap at this width (default: terminal)."
+)
+@input_options
+@click.option("--code", "codes", multiple=True, metavar="N", help="Only this code or HTTP status.")
+@click.option(
+    "--max-line-bytes",
+    type=click.IntRange(256),
+    default=64 * 1024,
+    show_default=True,
+    help="Longer lines are cut (and counted as skipped).",
+)
+@click.option("--no-redact", is_flag=True, help="Show secrets unredacted. Never share it.")
+def summary(
+    paths: tuple[str, ...],
+    fmt: str,
+    quiet_if_clean: bool,
+    color: str,
+    width: int | None,
+    output: str | None,
+    tz: str,
+    since: str | None,
+    until: str | None,
+    symbols: tuple[str, ...],
+    state: str | None,
+    group_by: str,
+    codes: tuple[str, ...],
+    max_line_bytes: int,
+    no_redact: bool,
+) -> None:
+    """The cron digest: what the lines new since the last --state run hold, each finding
+    marked new, ongoing or resolved, counts compared with the previous window."""
+    from analyzer.pipeline import run
+    from analyzer.render.summary import summary_renderers
+    from analyzer.summary import summarize
+
+    options = _options(
+        tz, since, until, symbols, codes, max_line_bytes, not no_redact, state, group_by
+    )
+    done = run(list(paths), options)
+    plan = done.checkpoint.plan if done.checkpoint is not None else None
+    digest = summarize(done.report, plan, options.now)
+    for warning in done.report.warnings:
+        click.echo(f"warning: {escape_controls(warning)}", err=True)  # redacted in the report
+    if not (quiet_if_clean and digest.clean):
+        style = _style(color, False, width, output not in (None, "-"))
+        write_output(summary_renderers()[fmt](digest, style), output, done.inputs, state)
+    if done.checkpoint is not None:  # saved only once the output is safely written
+        done.checkpoint.save()
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query", required=False, default="")
 def codes(query: str) -> None:
@@ -384,13 +597,23 @@ def codes(query: str) -> None:
     click.echo(render_codes(entries, detail=bool(query)), nl=False)
 
 
+def _run_cli(argv: list[str] | None) -> object:
+    """Run the command; a --state lock it still holds (it failed) is released, whatever ends it."""
+    try:
+        return cli.main(args=argv, prog_name="bnlog", standalone_mode=False)
+    finally:
+        held = sys.modules.get("analyzer.state")
+        if held is not None:
+            held.release_all()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the one error boundary. Exit 0 ok, 1 findings over threshold, 2 usage/input."""
     debug = os.environ.get(_DEBUG_ENV) == "1" or "--debug" in (
         argv if argv is not None else sys.argv
     )
     try:
-        code = cli.main(args=argv, prog_name="bnlog", standalone_mode=False)
+        code = _run_cli(argv)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -29,6 +29,7 @@ class Options:
     codes: tuple[int, ...] = ()  # keep events with these codes or HTTP statuses
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     state: str | None = None  # --state FILE: read only what is new since the last run
+    reset_state: bool = False  # --reset-state: forget what the state file says, start over
     group_by: str = "dir"  # whose story a finding tells: each directory's, file's, or one for all
     progress: bool = False  # a progress line on stderr while reading (a terminal, long runs)
 

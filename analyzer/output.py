@@ -245,3 +245,24 @@ def _keep_owner_and_mode(output: str, fd: int, info: os.stat_result) -> None:
 def _error(output: str, exc: OSError | ValueError) -> OutputError:
     why = exc.strerror if isinstance(exc, OSError) else None
     return OutputError(f"{output}: cannot write ({why or exc})")
+
+
+def append_output(text: str, path: str, inputs: Iterable[str] = ()) -> None:
+    """Append `text` to the file `path` (a CI step summary): never truncated or replaced, never
+    an input. OutputError when it cannot be written."""
+    protected = _Protected(inputs, None)
+    try:
+        info: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except (OSError, ValueError) as exc:
+        raise _error(path, exc) from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise OutputError(f"{path}: is a directory")
+    if info is not None and protected.input_is((info.st_dev, info.st_ino)):
+        raise OutputError(f"{path}: refusing to append to an input file")
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except (OSError, ValueError) as exc:
+        raise _error(path, exc) from None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from analyzer import progress, state
+from analyzer.budgets import EventCounts
 from analyzer.dataset import find_datasets, load
 from analyzer.detectors import DetectContext, run_detectors
 from analyzer.errors import UsageError
@@ -15,7 +16,7 @@ from analyzer.options import Options
 from analyzer.reference import classify
 from analyzer.report import Report, build_report
 from analyzer.schema import CLASSIFIED_SCHEMA, api_events
-from analyzer.sources import Coverage, Source, expand
+from analyzer.sources import Coverage, expand
 
 
 def classified_events(paths: list[str], options: Options) -> tuple[pl.DataFrame, Coverage]:
@@ -33,16 +34,22 @@ def classified(events: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """What an incremental run (--state) saves once its output is safely written."""
+    """What an incremental run (--state) saves once its output is safely written. The state's
+    lock is held until save() or release()."""
 
-    state_path: str
-    sources: list[Source]
-    coverage: Coverage
-    inputs: list[str]  # the expanded inputs: the state file must never replace one of them
+    plan: state.Plan
+
+    @property
+    def state_path(self) -> str:
+        return self.plan.path
 
     def save(self) -> None:
-        """Record where this run stopped in every file."""
-        state.save(self.state_path, self.sources, self.coverage, self.inputs)
+        """Record where this run stopped in every file (and its digest), then unlock."""
+        self.plan.save()
+
+    def release(self) -> None:
+        """Unlock without saving (the run failed: the next one reads the same lines again)."""
+        self.plan.release()
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Run:
     report: Report
     inputs: tuple[str, ...]
     checkpoint: Checkpoint | None = None
+    counts: EventCounts | None = None  # events per code, status and category (check budgets)
 
 
 def _extract(
@@ -73,18 +81,28 @@ def extract_logs(
 ) -> tuple[Extracted, Coverage, Checkpoint | None, tuple[str, ...]]:
     """Read the logs: their events, coverage, the --state checkpoint, the expanded inputs."""
     coverage = Coverage()
-    sources = expand(paths, coverage)
-    inputs = tuple(s.name for s in sources)
     checkpoint = None
     if options.state:
-        sources = state.resume(sources, state.load(options.state))
-        coverage.resumed = sum(1 for s in sources if s.start)
-        checkpoint = Checkpoint(options.state, sources, coverage, list(inputs))
+        plan = state.plan(paths, options, coverage)  # holds the state's lock
+        sources, inputs = plan.sources, tuple(plan.inputs)
+        coverage.resumed = plan.resumed
+        checkpoint = Checkpoint(plan)
+    else:
+        sources = expand(paths, coverage)
+        inputs = tuple(s.name for s in sources)
     extract_options = ExtractOptions(
         tz=options.tz, max_line_bytes=options.max_line_bytes, redact=options.redact
     )
-    with progress.shown(coverage, progress.total_bytes(sources), options.progress):
-        extracted = extract_events(sources, coverage, extract_options)
+    try:
+        with progress.shown(coverage, progress.total_bytes(sources), options.progress):
+            extracted = extract_events(sources, coverage, extract_options)
+        if checkpoint is not None:
+            settled = checkpoint.plan.settle(extracted.events, coverage)
+            extracted = replace(extracted, events=settled)
+    except BaseException:
+        if checkpoint is not None:
+            checkpoint.release()
+        raise
     return extracted, coverage, checkpoint, inputs
 
 
@@ -165,4 +183,8 @@ def run(paths: list[str], options: Options) -> Run:
         filters=filters,
         events_before=api_events(everything).height if filters else None,
     )
-    return Run(report, inputs, checkpoint)
+    if checkpoint is not None:  # what the next run's summary compares with
+        from analyzer.summary import digest_of
+
+        checkpoint.plan.digest = digest_of(report, options.now)
+    return Run(report, inputs, checkpoint, EventCounts.of(events))

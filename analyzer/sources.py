@@ -82,6 +82,7 @@ class Source:
     start: int = 0  # bytes of the (decompressed) stream already analysed by an earlier run
     first_line: int = 1  # the number of the first line read (after `start`)
     hold_partial: bool = False  # leave an unfinished last line for the next run (--state)
+    opener: str | None = None  # opened instead of `name` (--state pins a file: /proc/self/fd/N)
 
     def open(self) -> Stream:
         """Open for binary reading: decompressed, transcoded to UTF-8, CR line ends as LF."""
@@ -89,7 +90,7 @@ class Source:
 
     def opened(self) -> Opened:
         """The stream, and what sniffing its start found (notes, whether it is binary)."""
-        return open_input(self.name, stdin=self.name == STDIN)
+        return open_input(self.opener or self.name, stdin=self.name == STDIN)
 
 
 Identity = tuple[int, int] | str  # (device, inode), or a name when there is none
@@ -263,7 +264,8 @@ def read_chunks(
         coverage.warn(f"{source.name}: shorter than at the last run; read from the start")
         stream.close()
         stream = source.open()
-        first, source = True, Source(source.name, hold_partial=source.hold_partial)
+        first = True
+        source = Source(source.name, hold_partial=source.hold_partial, opener=source.opener)
     try:
         while True:
             # The first read takes at least 3 bytes, so that a BOM is seen whole.

@@ -189,10 +189,21 @@ def test_github_annotations_are_one_command_per_line() -> None:
     assert lines[1].startswith("bnlog check: FAIL")
 
 
+def test_github_step_summary_is_inert() -> None:
+    from analyzer.render.ci import step_summary
+
+    out = step_summary(check(hostile_report(), Severity.WARNING))
+    assert not RAW_UNSAFE.findall(out) and SECRET[:8] not in out
+    outside_code = re.sub(r"(`+).*?\1", "", out)
+    assert "](http://evil" not in outside_code  # log text makes no link
+
+
 def test_summary_marks_the_failing_finding_after_escaping() -> None:
     report = hostile_report()
-    assert summary(check(report, Severity.ERROR)).startswith("FAIL [error]")
-    assert summary(check(report, Severity.CRITICAL)).startswith("     [error]")
+    where = SHOWN_PATH  # the location comes first (path:line:), escaped and redacted
+    assert summary(check(report, Severity.ERROR)).startswith(where)
+    assert ">:7: FAIL [error] filter_violation: " in summary(check(report, Severity.ERROR))
+    assert ">:7: pass [error] filter_violation: " in summary(check(report, Severity.CRITICAL))
 
 
 def test_cli_warnings_and_errors_on_stderr_are_escaped(
@@ -258,7 +269,8 @@ def test_junit_stays_well_formed_xml_with_any_bytes(fail_on: Severity) -> None:
     assert "]]>" in body and "``` `one`" in body  # the text survives as text
     assert "\\x00" in body and "\\x1b[2J" in body and "\\udcff" in body and "\\ufffe" in body
     assert SHOWN_PATH[5:] in body and SECRET[:8] not in out
-    assert "\\x1b[8mUSD" in (case.get("name") or "")
+    # the name is the finding's fingerprint: its symbols escaped too
+    assert (case.get("name") or "").startswith("filter_violation -1013 SOL\\x1b[0mUSD,")
 
 
 @given(st.text(st.characters(exclude_categories=())))  # lone surrogates too
