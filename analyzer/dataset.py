@@ -40,14 +40,7 @@ import polars as pl
 from analyzer import __version__
 from analyzer.errors import InputError, OutputError, UsageError
 from analyzer.extract import TIME_OFFSET_SCHEMA, Extracted
-from analyzer.output import (  # write_output takes text; a Parquet file gets the same rules
-    _descriptor,
-    _fd_identity,
-    _Protected,
-    _replace,
-    _write_descriptor,
-    _write_direct,
-)
+from analyzer.output import write_output
 from analyzer.redact import redact_series, redact_text
 from analyzer.schema import CLASSIFIED_SCHEMA, EVENT_SCHEMA
 from analyzer.sources import Coverage, printable
@@ -554,35 +547,10 @@ def write_file(
 
 
 def write_bytes(data: bytes, output: str, inputs: Iterable[str], state: str | None) -> None:
-    """`output.write_output` for bytes: stdout ('-', never a terminal) or a file, by its rules."""
-    protected = _Protected(inputs, state)
-    if output == "-":
-        if sys.stdout.isatty():
-            raise OutputError(
-                "refusing to write Parquet to a terminal (redirect it, or use -f jsonl)"
-            )
-        if protected.input_is(_fd_identity(sys.stdout)):
-            raise OutputError("refusing to write onto an input file (stdout is redirected to it)")
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    try:
-        info: os.stat_result | None = os.stat(output)
-    except FileNotFoundError:
-        info = None
-    except (OSError, ValueError) as exc:
-        raise OutputError(f"{printable(output)}: cannot write ({exc})") from None
-    protected.refuse(output, info)
-    descriptor = _descriptor(output)
-    if descriptor is not None:
-        _write_descriptor(output, descriptor, data)
-    elif info is None or stat.S_ISREG(info.st_mode):
-        _replace(output, data, info)
-    elif stat.S_ISDIR(info.st_mode):
-        raise OutputError(f"{printable(output)}: is a directory (name a file, or drop .parquet)")
-    else:
-        _write_direct(output, data)
+    """A Parquet file to stdout ('-', never a terminal) or to a file, by `write_output`'s rules."""
+    if output == "-" and sys.stdout.isatty():
+        raise OutputError("refusing to write Parquet to a terminal (redirect it, or use -f jsonl)")
+    write_output(data, output, inputs, state)
 
 
 MODES = ("new", "append", "overwrite")

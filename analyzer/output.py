@@ -33,9 +33,10 @@ WAIT_STEP = 0.05  # seconds the main thread waits for a blocked write before it 
 
 
 def write_output(
-    text: str, output: str | None, inputs: Iterable[str] = (), state: str | None = None
+    text: str | bytes, output: str | None, inputs: Iterable[str] = (), state: str | None = None
 ) -> None:
-    """Write `text` to stdout (`output` None or '-') or to the file `output`.
+    """Write `text` (a report, or the bytes of a Parquet file) to stdout (`output` None or '-')
+    or to the file `output`.
 
     `inputs` are the files the run read ('-' for stdin) and `state` the --state file: an output
     that is one of them is refused, and so is a stdout redirected onto an input.
@@ -46,12 +47,17 @@ def write_output(
             raise OutputError(
                 "refusing to write the report onto an input file (stdout is redirected to it)"
             )
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
         return
     if not output:
         raise OutputError("--output '': no file named (use '-' for stdout)")
-    data = text.encode("utf-8")
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     try:
         info: os.stat_result | None = os.stat(output)  # follows symlinks: the file written
     except FileNotFoundError:
