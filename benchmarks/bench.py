@@ -71,7 +71,9 @@ def tool_runs(path: Path, gz: bool, selected: set[str], home: Path) -> dict[str,
             "grep", [shutil.which("grep") or "grep", "-cE", GREP_PATTERN, str(path)], grep_env
         )
     lnav_bin = shutil.which("lnav")
-    # A fresh, empty ~/.lnav per input: no state carried between runs.
+    # A fresh, empty ~/.lnav per input: no state carried between runs. The directory must
+    # exist: without it lnav writes its configs/ and formats/ into the working directory.
+    (home / ".config").mkdir(parents=True, exist_ok=True)
     lnav_env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
     lnav_cmd = [lnav_bin or "lnav", "-n", "-c", LNAV_SQL, "-c", ":write-json-to -", str(path)]
     lnav = Run("lnav", lnav_cmd, lnav_env)
