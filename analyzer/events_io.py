@@ -29,6 +29,7 @@ from analyzer.errors import OutputError, UsageError
 from analyzer.options import Options
 from analyzer.output import write_output
 from analyzer.pipeline import Checkpoint, active_filters, apply_filters, classified, extract_logs
+from analyzer.redact import redact_column
 from analyzer.sources import printable
 
 FORMATS = ("parquet", "csv", "jsonl")
@@ -58,7 +59,10 @@ def extract_shard(paths: list[str], options: Options) -> Export:
     else:
         extracted, coverage, checkpoint, inputs = extract_logs(paths, options)
         logs = inputs
-    events = sorted_events(apply_filters(classified(extracted.events), options))
+    events = apply_filters(classified(extracted.events), options)
+    if options.redact:  # a file or directory name may hold a key (`bots/apikey=…/bot.log`)
+        events = redact_column(events, "path")
+    events = sorted_events(events)
     shard = Shard(
         events=events,
         time_offsets=extracted.time_offsets,

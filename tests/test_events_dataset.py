@@ -292,6 +292,8 @@ def test_exports_hold_no_secret(
     logs.mkdir()
     (logs / "bot.log").write_text(SECRET_LOG)
     (logs / f"apiKey={API_KEY}.bin").write_bytes(b"\0\1binary")  # named in the warnings
+    (logs / f"bot_apikey={API_KEY}").mkdir()  # and in the path column of its events
+    (logs / f"bot_apikey={API_KEY}" / "bot.log").write_text(SECRET_LOG)
     dest = tmp_path / name
     code, out, err = run_main(["events", str(logs), "-f", fmt, "-o", str(dest)], capsys)
     assert code == 0 and "passed over" in err and API_KEY not in out + err
