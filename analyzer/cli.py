@@ -119,6 +119,26 @@ reset_state_option = click.option(
 )
 
 
+# Options several commands take, defined once.
+color_option = click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour (auto: only on a terminal; NO_COLOR is honoured).",
+)
+width_option = click.option(
+    "--width", type=click.IntRange(40, 400), help="Wrap at this width (default: terminal)."
+)
+max_line_bytes_option = click.option(
+    "--max-line-bytes",
+    type=click.IntRange(256),
+    default=64 * 1024,
+    show_default=True,
+    help="Longer lines are cut (and counted as skipped).",
+)
+
+
 def input_options(command: Callable[..., object]) -> Callable[..., object]:
     """The options `report` and `check` share: where to write, and which events to keep."""
     for option in reversed(
@@ -194,17 +214,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "--color",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Colour (auto: only on a terminal; NO_COLOR is honoured).",
-)
+@color_option
 @click.option("--no-chart", is_flag=True, help="Leave out the timeline chart.")
-@click.option(
-    "--width", type=click.IntRange(40, 400), help="Wrap at this width (default: terminal)."
-)
+@width_option
 @input_options
 @click.option(
     "--code",
@@ -213,13 +225,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     metavar="N",
     help="Only this code or HTTP status (repeatable).",
 )
-@click.option(
-    "--max-line-bytes",
-    type=click.IntRange(256),
-    default=64 * 1024,
-    show_default=True,
-    help="Longer lines are cut (and counted as skipped).",
-)
+@max_line_bytes_option
 @click.option(
     "--no-redact",
     is_flag=True,
@@ -458,13 +464,7 @@ def check(
 @click.option("--until", metavar="WHEN", help="Only events before this time.")
 @click.option("--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol.")
 @click.option("--code", "codes", multiple=True, metavar="N", help="Only this code or status.")
-@click.option(
-    "--max-line-bytes",
-    type=click.IntRange(256),
-    default=64 * 1024,
-    show_default=True,
-    help="Longer lines are cut (and counted as skipped).",
-)
+@max_line_bytes_option
 @click.option("--state", metavar="FILE", help="Export only what is new since the last run.")
 @reset_state_option
 @click.option("--no-redact", is_flag=True, help="Keep secrets in the export. Never share it.")
@@ -526,25 +526,11 @@ def events(
     is_flag=True,
     help="Print nothing (exit 0) when the window is healthy: for cron, which mails any output.",
 )
-@click.option(
-    "--color",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Colour (auto: only on a terminal; NO_COLOR is honoured).",
-)
-@click.option(
-    "--width", type=click.IntRange(40, 400), help="Wrap at this width (default: terminal)."
-)
+@color_option
+@width_option
 @input_options
 @click.option("--code", "codes", multiple=True, metavar="N", help="Only this code or HTTP status.")
-@click.option(
-    "--max-line-bytes",
-    type=click.IntRange(256),
-    default=64 * 1024,
-    show_default=True,
-    help="Longer lines are cut (and counted as skipped).",
-)
+@max_line_bytes_option
 @click.option("--no-redact", is_flag=True, help="Show secrets unredacted. Never share it.")
 def summary(
     paths: tuple[str, ...],
