@@ -533,9 +533,9 @@ def day_partitions(events: pl.DataFrame) -> Iterator[tuple[str, pl.DataFrame]]:
     if events.height == 0:
         return
     day = pl.col("ts").dt.strftime("%Y-%m-%d").fill_null(NO_DAY).alias("_day")
-    keyed = events.with_columns(day)
-    for value in keyed["_day"].unique().sort().to_list():
-        yield value, keyed.filter(pl.col("_day") == value).drop("_day")
+    parts = events.with_columns(day).partition_by("_day", as_dict=True, maintain_order=True)
+    for (value,), part in sorted(parts.items(), key=lambda item: str(item[0][0])):
+        yield str(value), part.drop("_day")
 
 
 def write_file(

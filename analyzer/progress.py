@@ -5,6 +5,7 @@ terminal (unless asked for with --progress), and only once a run has taken a sec
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import threading
 import time
@@ -36,11 +37,13 @@ def total_bytes(sources: list[Source]) -> int | None:
     when an input is a stream (its size is unknown)."""
     total = 0
     for source in sources:
+        if source.name == "-":
+            return None
         try:
             info = os.stat(source.name)
         except OSError:
             return None
-        if source.name == "-" or not os.path.isfile(source.name):
+        if not stat.S_ISREG(info.st_mode):
             return None
         total += max(info.st_size - source.start, 0)
     return total

@@ -17,11 +17,13 @@ from analyzer.extract import patterns
 from analyzer.extract.fields import extract_fields
 from analyzer.extract.shapes import line_ts_patterns
 
-# The time field of a JSON line: what comes before its value, and the value.
-_JSON_TS = r'^(\{.*?"(?:ts|time|timestamp|@timestamp|datetime)"\s*:\s*"?)([^",}]+)'
-assert patterns.JSON_TS_PATTERN.startswith(r'^\{.*?"(?:ts|time|timestamp|@timestamp|datetime)"')
+# The time field of a JSON line (patterns.JSON_TS_PATTERN) as two groups: what comes before
+# its value, and the value.
+_BEFORE, _VALUE = patterns.JSON_TS_PATTERN.removeprefix("^").split("(?P<jts>")
+_JSON_TS = f"^({_BEFORE})({_VALUE}"
 
-# Columns that extract_fields takes from each record's own line rather than from its body.
+# Events of these shapes take their message from the record's first line, time included: each
+# record's own, not its representative's.
 _OWN_HEAD_MSG_SHAPES = ("network", "unrecognised")
 
 
