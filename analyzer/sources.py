@@ -23,7 +23,9 @@ from analyzer.options import DEFAULT_MAX_LINE_BYTES as DEFAULT_MAX_LINE_BYTES  #
 from analyzer.streams import DecompressError, Opened, Stream, open_input
 
 T = TypeVar("T")
-CHUNK_BYTES = 16 << 20
+# Bytes read at a time. On a 1 GB log, 8 MiB ran as fast as 16 MiB (within run-to-run noise)
+# with a peak about 60 MB lower (430-445 MB against 491-500 MB): fewer lines in flight.
+CHUNK_BYTES = 8 << 20
 STDIN = "-"
 WAIT_STEP = 0.05  # seconds the main thread waits for the reader before it looks at signals
 

@@ -227,11 +227,11 @@ def build_corpus(dir: Path) -> dict[str, Expectation]:
         lines=4,
         skipped_lines=0,
     )
-    # The line ends in an event: a line cut at the read chunk (16 MB) would silently lose it.
+    # The line ends in an event: a line cut at the read chunk (8 MB) would silently lose it.
     huge = around(b"2024-03-18 02:10:40,000 ERROR " + b"y" * (40 * MB) + b" " + E_LOT_JSON)
     _write(dir / "longer-than-a-chunk.log", huge)
     cases["longer-than-a-chunk"] = Expectation(
-        "a 40 MB line (over twice the 16 MB read chunk) ending in an event, with"
+        "a 40 MB line (over four times the 8 MB read chunk) ending in an event, with"
         " --max-line-bytes 64 MB: kept whole, its event found",
         ("longer-than-a-chunk.log",),
         args=("--max-line-bytes", str(64 * MB)),
