@@ -17,6 +17,7 @@ from analyzer.reference import classify
 from analyzer.report import Report, build_report
 from analyzer.schema import CLASSIFIED_SCHEMA, api_events
 from analyzer.sources import Coverage, expand
+from analyzer.texts import TextStore, using
 
 
 def classified_events(paths: list[str], options: Options) -> tuple[pl.DataFrame, Coverage]:
@@ -65,7 +66,7 @@ class Run:
 
 
 def _extract(
-    paths: list[str], options: Options
+    paths: list[str], options: Options, texts: TextStore | None = None
 ) -> tuple[Extracted, Coverage, Checkpoint | None, tuple[str, ...]]:
     datasets = find_datasets(paths)  # `bnlog events` output; never mixed with logs
     if datasets:
@@ -73,13 +74,14 @@ def _extract(
             raise UsageError("--state reads logs incrementally; it does not apply to a dataset")
         loaded = load(datasets, options.redact)
         return loaded.extracted, loaded.coverage, None, loaded.inputs
-    return extract_logs(paths, options)
+    return extract_logs(paths, options, texts)
 
 
 def extract_logs(
-    paths: list[str], options: Options
+    paths: list[str], options: Options, texts: TextStore | None = None
 ) -> tuple[Extracted, Coverage, Checkpoint | None, tuple[str, ...]]:
-    """Read the logs: their events, coverage, the --state checkpoint, the expanded inputs."""
+    """Read the logs: their events, coverage, the --state checkpoint, the expanded inputs.
+    With `texts`, the events' evidence texts are kept in that store (see analyzer.texts)."""
     coverage = Coverage()
     checkpoint = None
     if options.state:
@@ -95,7 +97,7 @@ def extract_logs(
     )
     try:
         with progress.shown(coverage, progress.total_bytes(sources), options.progress):
-            extracted = extract_events(sources, coverage, extract_options)
+            extracted = extract_events(sources, coverage, extract_options, texts=texts)
         if checkpoint is not None:
             settled = checkpoint.plan.settle(extracted.events, coverage)
             extracted = replace(extracted, events=settled)
@@ -160,7 +162,13 @@ def analyze(paths: list[str], options: Options) -> Report:
 def run(paths: list[str], options: Options) -> Run:
     """The analysis, the inputs it read, and (with --state) the checkpoint to save after the
     output is written."""
-    extracted, coverage, checkpoint, inputs = _extract(paths, options)
+    # Evidence texts wait in a temporary file until the report takes the few it prints.
+    with TextStore() as texts, using(texts):
+        return _run(paths, options, texts)
+
+
+def _run(paths: list[str], options: Options, texts: TextStore) -> Run:
+    extracted, coverage, checkpoint, inputs = _extract(paths, options, texts)
     everything = classified(extracted.events)
     events = apply_filters(everything, options)
     offsets = extracted.time_offsets

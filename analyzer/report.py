@@ -11,6 +11,7 @@ from analyzer.detectors import Finding
 from analyzer.redact import redact_text
 from analyzer.schema import Category, EventKind, Severity, api_events
 from analyzer.sources import Coverage
+from analyzer.texts import RAW_REF, with_raw
 
 SCHEMA_ID = "bnlog.report/1"
 
@@ -242,10 +243,22 @@ def other_rows(others: pl.DataFrame) -> tuple[OtherRow, ...]:
     """The most frequent other errors, by kind and message, each with its first example."""
     if others.height == 0:
         return ()
-    message = pl.coalesce(pl.col("msg"), pl.col("raw")).str.slice(0, 160)
+    # An event is named by its message, one without a message by its text; the texts of the
+    # rest may stay in their store (see analyzer.texts) but for the examples shown.
+    text = "raw" if "raw" in others.columns else RAW_REF
+    labelled = pl.concat(
+        [
+            others.filter(pl.col("msg").is_not_null()).with_columns(
+                _message=pl.col("msg").str.slice(0, 160)
+            ),
+            with_raw(others.filter(pl.col("msg").is_null())).with_columns(
+                _message=pl.col("raw").str.slice(0, 160).fill_null("")
+            ),
+        ],
+        how="diagonal_relaxed",
+    )
     grouped = (
-        others.with_columns(_message=message.fill_null(""))
-        .sort("path", "line")
+        labelled.sort("path", "line")
         .group_by("kind", "_message")
         .agg(
             count=pl.len(),
@@ -253,11 +266,13 @@ def other_rows(others: pl.DataFrame) -> tuple[OtherRow, ...]:
             last=pl.col("ts").max(),
             path=pl.col("path").first(),
             line=pl.col("line").first(),
-            raw=pl.col("raw").first(),
+            _text=pl.col(text).first(),
         )
         .sort(["count", "kind", "_message"], descending=[True, False, False])
         .head(MAX_OTHER_ROWS)
+        .rename({"_text": text})
     )
+    grouped = with_raw(grouped)
     return tuple(
         OtherRow(
             kind=r["kind"],

@@ -24,6 +24,7 @@ from analyzer.detectors.transport import Transport
 from analyzer.detectors.unexplained import Unexplained
 from analyzer.detectors.unknown_code import UnknownCode
 from analyzer.schema import EVENT_SCHEMA
+from analyzer.texts import RAW_REF
 
 __all__ = [
     "REGISTRY",
@@ -75,7 +76,13 @@ def run_detectors(
     default the file's directory), the detectors run once per source and each finding names
     it: one bot's revoked key is not "fixed" by another bot's orders, and two bots' clocks do
     not make one clock that jumps back and forth."""
-    missing = [name for name in EVENT_SCHEMA if name not in events.columns]
+    # (`raw` may wait in a text store: then the events carry its number, see analyzer.texts)
+    texts_elsewhere = "raw" not in events.columns and RAW_REF in events.columns
+    missing = [
+        name
+        for name in EVENT_SCHEMA
+        if name not in events.columns and not (name == "raw" and texts_elsewhere)
+    ]
     if missing:
         raise ValueError(f"events frame lacks columns: {', '.join(missing)}")
     if ctx is None:

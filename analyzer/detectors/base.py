@@ -10,11 +10,11 @@ from typing import Protocol
 import polars as pl
 
 from analyzer.schema import Severity
+from analyzer.texts import order_keys, with_raw
 
 MAX_EVIDENCE = 3
 
 # Ties on (ts, path, line) are broken by the text so every sort here is total.
-EVENT_ORDER = ("ts", "path", "line", "raw")
 
 TIME_OFFSET_SCHEMA: dict[str, pl.DataType] = {
     "ts": pl.Datetime("us", "UTC"),  # when the bot logged its offset to the exchange clock
@@ -167,8 +167,9 @@ class Detector(Protocol):
 
 
 def ordered(events: pl.DataFrame) -> pl.DataFrame:
-    """Events earliest first (untimed last), in a total, input-order-independent order."""
-    return events.sort(list(EVENT_ORDER), nulls_last=True)
+    """Events earliest first (untimed last), in a total, input-order-independent order:
+    (ts, path, line, raw), whether the texts are in the frame or in a store."""
+    return events.sort(order_keys(events), nulls_last=True)
 
 
 # Shared notions (several detectors use them; none of them owns them).
@@ -240,7 +241,7 @@ def also_recorded(dropped: int) -> str:
 
 def evidence_of(events: pl.DataFrame) -> tuple[Evidence, ...]:
     """Up to three events as evidence, earliest first."""
-    rows = ordered(events).head(MAX_EVIDENCE).select("path", "line", "raw").rows()
+    rows = with_raw(ordered(events).head(MAX_EVIDENCE)).select("path", "line", "raw").rows()
     return tuple(Evidence(path=p or "", line=n or 0, text=t or "") for p, n, t in rows)
 
 

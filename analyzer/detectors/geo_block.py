@@ -18,6 +18,7 @@ from analyzer.detectors.base import (
     when,
 )
 from analyzer.schema import Severity
+from analyzer.texts import with_raw
 
 HOST = r"https?://([A-Za-z0-9.-]*binance\.[a-z]+)"
 
@@ -50,7 +51,7 @@ class GeoBlock:
     def detect(self, events: pl.DataFrame, ctx: DetectContext) -> list[Finding]:
         """One finding for the requests to binance.com (wrong API), one for those to
         Binance.US itself (the machine is where Binance.US does not serve)."""
-        hits = explained(events, self).with_columns(
+        hits = with_raw(explained(events, self)).with_columns(
             _host=pl.col("raw").str.extract(HOST, 1).str.to_lowercase()
         )
         if hits.is_empty():

@@ -22,6 +22,7 @@ from analyzer.detectors.base import (
     when,
 )
 from analyzer.schema import Category, Severity
+from analyzer.texts import with_raw
 
 # recv_window_too_large (-1131) is a request error: bad_request reports it.
 REASONS = ("network_timeout", "waf_block", "http_error")
@@ -79,12 +80,10 @@ def _left_to_unknown_code() -> pl.Expr:
     )
 
 
-def _is_order_request() -> pl.Expr:
-    """Requests that may have changed an order: an order endpoint not shown as a GET."""
-    return (
-        pl.col("endpoint").str.contains(ORDER_ENDPOINT)
-        & ~pl.col("raw").str.contains(READ_ONLY).fill_null(False)
-    ).fill_null(False)
+def _order_requests(events: pl.DataFrame) -> int:
+    """How many requests may have changed an order: an order endpoint not shown as a GET."""
+    to_orders = with_raw(events.filter(pl.col("endpoint").str.contains(ORDER_ENDPOINT)))
+    return to_orders.filter(~pl.col("raw").str.contains(READ_ONLY).fill_null(False)).height
 
 
 class Transport:
@@ -109,7 +108,7 @@ class Transport:
 
 def _timeouts(kind: str, group: pl.DataFrame, ctx: DetectContext) -> Finding:
     first, last = time_span(group)
-    orders = group.filter(_is_order_request()).height
+    orders = _order_requests(group)
     title = f"{plural(group.height, 'request')} timed out or lost the connection{when(first, last)}"
     if orders:
         title += f"; {plural(orders, 'order request')} with unknown outcome"

@@ -25,6 +25,7 @@ from analyzer.sources import (
     read_chunks,
     to_lines,
 )
+from analyzer.texts import RAW, RAW_REF, Packed, TextStore, spill, with_ties
 
 RAW_MAX_CHARS = 2000
 # Candidate records are gathered over chunks and extracted together: each extraction pass
@@ -64,10 +65,15 @@ def extract_events(
     options: ExtractOptions = ExtractOptions(),
     *,
     chunk_bytes: int = CHUNK_BYTES,
+    texts: TextStore | None = None,
 ) -> Extracted:
-    """Every event of every source, in input order (path order, then line)."""
+    """Every event of every source, in input order (path order, then line). With `texts`,
+    the events' evidence texts go into that store as they are extracted: `raw` is replaced
+    by `raw_ref` and `raw_tie` (see analyzer.texts)."""
     offsets: list[pl.DataFrame] = []
-    events = _extract(sources, coverage, options, offsets, chunk_bytes)
+    events = _extract(sources, coverage, options, offsets, chunk_bytes, texts)
+    if texts is not None and RAW_REF in events.columns:
+        events = with_ties(events, texts)
     time_offsets = (
         pl.concat(offsets, how="vertical").sort("ts", nulls_last=True)
         if offsets
@@ -106,13 +112,14 @@ def _extract(
     options: ExtractOptions,
     sink: list[pl.DataFrame],
     chunk_bytes: int,
+    texts: TextStore | None = None,
 ) -> pl.DataFrame:
     """The events of the sources, in order. Lines are analysed in batches of about
     `chunk_bytes` (a big file a chunk at a time, many small files in one batch: each pass has
     a fixed cost that 10,000 small files must not pay 10,000 times). The last record of a batch
     may continue in the next one, so it is carried over whole."""
     names = pl.Series("path", [printable(source.name) for source in sources], pl.String)
-    batches = _Batches(names, options, sink)
+    batches = _Batches(names, options, sink, texts)
     try:
         pending: list[pl.DataFrame] = []  # candidate records waiting for a batch
         pending_rows = 0
@@ -161,19 +168,31 @@ class _Batches:
     """Extract batches of candidate records in worker threads; results in submission order
     (events and the clock offsets the bot logged), whatever order the workers finish in."""
 
-    def __init__(self, names: pl.Series, options: ExtractOptions, sink: list[pl.DataFrame]):
-        self.names, self.options, self.sink = names, options, sink
+    def __init__(
+        self,
+        names: pl.Series,
+        options: ExtractOptions,
+        sink: list[pl.DataFrame],
+        texts: TextStore | None = None,
+    ):
+        self.names, self.options, self.sink, self.texts = names, options, sink, texts
         self.pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="bnlog-extract")
-        self.running: deque[Future[tuple[pl.DataFrame, list[pl.DataFrame]]]] = deque()
+        self.running: deque[Future[tuple[pl.DataFrame, list[pl.DataFrame], Packed | None]]] = (
+            deque()
+        )
         self.done: list[pl.DataFrame] = []
 
-    def _one(self, records: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    def _one(self, records: pl.DataFrame) -> tuple[pl.DataFrame, list[pl.DataFrame], Packed | None]:
         offsets: list[pl.DataFrame] = []
-        return _events_of(records, self.names, self.options, offsets), offsets
+        events = _events_of(records, self.names, self.options, offsets)
+        # The texts are packed for the store here; numbered in order by the main thread.
+        packed = Packed(events.get_column(RAW)) if self.texts is not None else None
+        return events, offsets, packed
 
     def _collect_oldest(self) -> None:
-        events, offsets = self.running.popleft().result()
-        self.done.append(events)
+        events, offsets, packed = self.running.popleft().result()
+        # In order (the store numbers texts as they come), on this thread only.
+        self.done.append(events if self.texts is None else spill(events, self.texts, packed))
         self.sink.extend(offsets)
 
     def submit(self, records: pl.DataFrame) -> None:
@@ -453,7 +472,8 @@ def _finish(frames: list[pl.DataFrame]) -> pl.DataFrame:
     if events["mult"].max() != 1:
         rows = events.select(pl.int_range(pl.len()).repeat_by(pl.col("mult")).alias("i"))
         events = events[rows.explode("i")["i"]]
-    return events.select(EXTRACTED_SCHEMA.keys())
+    text = RAW if RAW in events.columns else RAW_REF  # the text, or its number in a store
+    return events.select(text if name == RAW else name for name in EXTRACTED_SCHEMA)
 
 
 def _same_kind(marked: pl.DataFrame) -> pl.Series:
@@ -572,7 +592,8 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
     if not marked["_echo"].any():
         return events
     coded = pl.col("code").is_not_null()
-    own = set(_FROM_ANY) | set(_FROM_CODED) | {"line_end", "mult"}
+    from_coded = [RAW_REF if c == RAW and RAW not in events.columns else c for c in _FROM_CODED]
+    own = set(_FROM_ANY) | set(from_coded) | {"line_end", "mult"}
     return (
         marked.with_columns(_group=(~pl.col("_echo")).cum_sum())
         .group_by("_group", maintain_order=True)
@@ -581,7 +602,7 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
             *(pl.col(c).drop_nulls().first() for c in _FROM_ANY),
             *(
                 pl.coalesce(pl.col(c).filter(coded).first(), pl.col(c).drop_nulls().first())
-                for c in _FROM_CODED
+                for c in from_coded
             ),
             line_end=pl.col("line_end").last(),
             mult=pl.col("mult").max(),
