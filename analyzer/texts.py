@@ -162,7 +162,8 @@ class Packed:
         self.lengths = pl.select(
             pl.when(self.texts.is_not_null()).then(lengths).otherwise(-1)
         ).to_series()
-        self.data = self.texts.fill_null("").str.join("").item().encode("utf-8")
+        # (bytes straight from polars: no Python string in between, one copy fewer)
+        self.data: bytes = self.texts.fill_null("").str.join("").cast(pl.Binary).item()
 
 
 _active: ContextVar[TextStore | None] = ContextVar("bnlog_texts", default=None)

@@ -6,6 +6,8 @@ no temporary file can be written or the disk fills up half way."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,3 +166,18 @@ def test_a_report_run_keeps_the_texts_out_of_the_events(in_repo: None) -> None:
         full = extract_events(expand(["sample_logs/"], coverage), coverage).events
         back = lean.with_columns(raw_of(lean)).select(full.columns)
         assert_frame_equal(back, full)
+
+
+def test_the_cli_asks_the_allocator_to_return_memory_unless_told_otherwise() -> None:
+    from analyzer.__main__ import ALLOCATOR, ALLOCATOR_SETTINGS, tune_allocator
+
+    fresh: dict[str, str] = {}
+    tune_allocator(fresh)
+    assert fresh == {ALLOCATOR: ALLOCATOR_SETTINGS}
+    own = {ALLOCATOR: "dirty_decay_ms:-1"}
+    tune_allocator(own)
+    assert own == {ALLOCATOR: "dirty_decay_ms:-1"}
+    # It only works if polars has not loaded yet when the entry point runs.
+    probe = "import sys, analyzer.__main__; print('polars' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert done.stdout.strip() == "False", done.stderr
