@@ -218,10 +218,13 @@ def with_ties(events: pl.DataFrame, store: TextStore) -> pl.DataFrame:
     line) with another, the dense rank of their text among them (nulls last); null for all
     others, which need no tie-break."""
     keys = list(ORDER_KEYS)
-    shared = events.select(pl.struct(keys).is_duplicated()).to_series()
-    tie = pl.Series(RAW_TIE, [None] * events.height, pl.UInt32)
-    if shared.any():
-        rows = events.with_row_index("_row").filter(shared)
+    tie = pl.repeat(None, events.height, dtype=pl.UInt32, eager=True).alias(RAW_TIE)
+    # Rows sharing (ts, line) with another, first: two integers hash cheaply, and a million
+    # rows of a storm share neither. Then the path too, on those rows alone.
+    maybe = events.select(pl.struct("ts", "line").is_duplicated()).to_series()
+    rows = events.with_row_index("_row").filter(maybe)
+    rows = rows.filter(pl.struct(keys).is_duplicated())
+    if rows.height:
         rows = rows.with_columns(store.get(rows.get_column(RAW_REF)))
         ranked = rows.select(
             "_row",

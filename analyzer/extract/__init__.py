@@ -594,8 +594,12 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
     coded = pl.col("code").is_not_null()
     from_coded = [RAW_REF if c == RAW and RAW not in events.columns else c for c in _FROM_CODED]
     own = set(_FROM_ANY) | set(from_coded) | {"line_end", "mult"}
-    return (
-        marked.with_columns(_group=(~pl.col("_echo")).cum_sum())
+    # A group is an event and the echoes after it. Only groups of several events are merged
+    # (in a storm, few are): the others stay as they are, rows and order.
+    marked = marked.with_columns(_group=(~pl.col("_echo")).cum_sum())
+    several = pl.col("_echo") | pl.col("_echo").shift(-1, fill_value=False)
+    merged = (
+        marked.filter(several)
         .group_by("_group", maintain_order=True)
         .agg(
             *(pl.col(c).first() for c in events.columns if c not in own),
@@ -607,5 +611,10 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
             line_end=pl.col("line_end").last(),
             mult=pl.col("mult").max(),
         )
-        .select(events.columns)
     )
+    # One row per group (its first event), as columns that nothing else holds: the merged
+    # groups' values are then written into them in place, not into copies.
+    firsts = marked.filter(~pl.col("_echo")).select(events.columns).get_columns()
+    del marked
+    at = merged.get_column("_group") - 1  # group n is the n-th first event
+    return pl.DataFrame([column.scatter(at, merged.get_column(column.name)) for column in firsts])
