@@ -129,9 +129,7 @@ def _extract(
             # Copied out as Python strings: a slice of the batch would keep all of it in memory.
             # Each file's first and last lines in the batch: a batch of many small files must
             # not leave the middle ones out of the log's span.
-            by_file = batch.group_by("src", maintain_order=True)
-            for part in (by_file.head(SPAN_SAMPLE_LINES), by_file.tail(SPAN_SAMPLE_LINES)):
-                samples.extend(part.select("text", "outer_time").iter_rows())
+            samples += _span_sample(batch)
             frame = pl.concat([tail, batch], how="vertical") if tail.height else batch
             complete, tail_marked = split_tail(mark_records(frame))
             tail = tail_marked.select(*_LINES_SCHEMA)
@@ -158,6 +156,20 @@ def _extract(
 
 
 SPAN_SAMPLE_LINES = 200
+
+
+def _span_sample(batch: pl.DataFrame) -> list[tuple[str, str | None]]:
+    """Each file's first and last SPAN_SAMPLE_LINES lines in the batch (text, outer_time)."""
+    if batch.height == 0:
+        return []
+    src = batch.get_column("src")
+    if src[0] == src[-1]:  # one file (sources come in order): no grouping needed
+        parts = [batch.head(SPAN_SAMPLE_LINES), batch.tail(SPAN_SAMPLE_LINES)]
+    else:
+        by_file = batch.group_by("src", maintain_order=True)
+        parts = [by_file.head(SPAN_SAMPLE_LINES), by_file.tail(SPAN_SAMPLE_LINES)]
+    return [row for part in parts for row in part.select("text", "outer_time").iter_rows()]
+
 
 # Batches of records being extracted at once, beside the thread that marks records (polars
 # releases the GIL, so a storm keeps both cores busy); more in flight would only hold memory.
