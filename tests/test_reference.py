@@ -524,3 +524,48 @@ def test_render_real_data_is_deterministic_and_bounded() -> None:
     table = render_codes(lookup("-2010"), detail=False)
     assert table.splitlines()[1].startswith("-2010  NEW_ORDER_REJECTED")
     assert render_codes([], detail=False) == "No matching error codes.\n"
+
+
+def test_message_code_is_the_first_matching_rules_code() -> None:
+    # Every official message (and a few that match no rule) against the rules one by one, in
+    # order: the first rule that matches decides, also when it implies no code.
+    from analyzer.reference import message_code
+    from analyzer.reference._load import load_entries
+
+    entries = load_entries()
+    rules = [e for e in entries if e.kind == "message" and not e.bare]
+    texts = sorted({m.replace("%s", "BTCUSDT") for e in entries for m in e.message})
+    texts += ["nothing to see here", ""]
+    series = pl.Series("msg", texts, pl.String)
+    matched = [series.str.contains(rule.match or "") for rule in rules]
+    expected: list[int | None] = []
+    for row in range(len(texts)):
+        first = next((rule for rule, hits in zip(rules, matched, strict=True) if hits[row]), None)
+        expected.append(None if first is None else first.implied_code)
+    got = pl.select(message_code(pl.lit(series))).to_series().to_list()
+    assert got == expected
+    assert any(e is not None for e in expected)
+
+
+def test_a_matching_rule_without_a_code_stops_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (No shipped message meets two such rules; these two do.)
+    import analyzer.reference as reference
+    from analyzer.reference._model import Entry
+
+    def rule(match: str, code: int | None) -> Entry:
+        return Entry(
+            kind="message",
+            category="order",
+            severity="error",
+            fix="-",
+            source="test",
+            match=match,
+            default_code=code,
+            implies_code=code is not None,
+        )
+
+    rules = (rule("Filter failure", None), rule("Filter failure: LOT", -1013), rule("later", -2010))
+    monkeypatch.setattr(reference, "load_entries", lambda: rules)
+    msgs = pl.Series(["Filter failure: LOT_SIZE", "later on", "none", None], dtype=pl.String)
+    got = pl.select(reference.message_code(pl.lit(msgs))).to_series().to_list()
+    assert got == [None, -2010, None, None]

@@ -74,14 +74,22 @@ def lookup(query: str) -> list[Entry]:
 def message_code(msg: pl.Expr) -> pl.Expr:
     """The code an exchange message implies on its own (the first matching rule's
     implied_code); null for messages that arrive under several codes or none."""
-    expr = pl.lit(None, pl.Int64)
-    for entry in reversed([e for e in load_entries() if e.kind == "message" and not e.bare]):
-        expr = (
-            pl.when(msg.str.contains(entry.match or ""))
-            .then(pl.lit(entry.implied_code, pl.Int64))
-            .otherwise(expr)
+    # One flat list, the first match wins: a chain of 100 nested when/otherwise took polars 20
+    # ms per batch of a few rows, this 8 ms. A rule that implies no code must still stop the
+    # search: it answers _NO_CODE, read as null at the end.
+    rules = [e for e in load_entries() if e.kind == "message" and not e.bare]
+    if not rules:
+        return pl.lit(None, pl.Int64)
+    answers = [
+        pl.when(msg.str.contains(e.match or "")).then(
+            pl.lit(_NO_CODE if e.implied_code is None else e.implied_code, pl.Int64)
         )
-    return expr
+        for e in rules
+    ]
+    return pl.coalesce(answers).replace(_NO_CODE, None)
+
+
+_NO_CODE = -(1 << 62)  # no Binance code is near this
 
 
 @cache
