@@ -12,7 +12,7 @@ import polars as pl
 from analyzer.extract import patterns
 from analyzer.extract.bodies import fields_by_body
 from analyzer.extract.fields import times_of
-from analyzer.extract.records import candidate_records, mark_records, split_tail
+from analyzer.extract.records import candidate_records, first_line, mark_records, split_tail
 from analyzer.redact import redact_series
 from analyzer.schema import EXTRACTED_SCHEMA, empty_events
 from analyzer.sources import (
@@ -396,7 +396,7 @@ def _events_of(
         # then never leaves a piece of a secret that redaction could no longer recognise.
         # Redaction keeps every line break, so line numbers stay.
         text = redact_series(records["text"])
-        records = records.with_columns(text=text, head=text.str.extract(r"^([^\n]*)", 1))
+        records = records.with_columns(text=text, head=first_line(pl.lit(text)))
     events = fields_by_body(records)
     if events.height == 0:
         return empty_events(EXTRACTED_SCHEMA)
