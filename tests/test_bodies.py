@@ -124,3 +124,30 @@ def test_property_random_storms_agree(rows: list[tuple[int, str, bool]]) -> None
         extract.fields_by_body = original
     assert_frame_equal(once, every)
     assert fields_by_body is original
+
+
+def test_a_body_is_the_text_with_its_leading_time_zeroed() -> None:
+    from analyzer.extract.bodies import _body
+
+    texts = [
+        # a layout at the start (with its lead): its digits zeroed, nothing after it
+        "2025-03-01 12:34:56,789 ERROR code -1021 at 12:00:01\nnext 42",
+        "  [2025-03-01 12:34:56] é -1013",
+        "Ошибка 2025-03-01 12:34:56 code=-2010",  # a lead of non-ASCII letters
+        # a JSON line's time field; a JSON line whose start a layout does not take
+        '{"ts":"2025-03-01T12:34:56.123Z","code":-1003}',
+        '{"level":"error","time":1740832496123,"code":-1003}',
+        # no time at the start: unchanged
+        "code -1021 at 2025-03-01 12:34:56",
+        "",
+    ]
+    records = pl.DataFrame({"text": texts})
+    assert _body(records).to_list() == [
+        "0000-00-00 00:00:00,000 ERROR code -1021 at 12:00:01\nnext 42",
+        "  [0000-00-00 00:00:00] é -1013",
+        "Ошибка 0000-00-00 00:00:00 code=-2010",
+        '{"ts":"0000-00-00T00:00:00.000Z","code":-1003}',
+        '{"level":"error","time":0000000000000,"code":-1003}',
+        "code -1021 at 2025-03-01 12:34:56",
+        "",
+    ]
