@@ -151,3 +151,18 @@ def test_a_body_is_the_text_with_its_leading_time_zeroed() -> None:
         "code -1021 at 2025-03-01 12:34:56",
         "",
     ]
+
+
+def test_asking_which_shapes_are_there_first_changes_no_event(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every sample and corpus text as one log: its distinct records (well under GATE_ROWS)
+    # are first asked which shapes they hold; looking for every shape finds the same events.
+    import analyzer.extract.fields as fields
+
+    text = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in TEXTS)
+    asked = extract_text(text, "x.log", ExtractOptions(year=2024))
+    monkeypatch.setattr(fields, "GATE_ROWS", -1)
+    every_shape = extract_text(text, "x.log", ExtractOptions(year=2024))
+    assert asked.height > 300
+    assert_frame_equal(asked, every_shape)

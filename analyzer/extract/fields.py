@@ -153,12 +153,26 @@ def _message_mentions(records: pl.DataFrame) -> pl.DataFrame:
     ).cast(_MENTION_SCHEMA)  # type: ignore[arg-type]
 
 
+# Up to this many records, mentions() first asks which shapes are there at all.
+GATE_ROWS = 4096
+
+
 def mentions(records: pl.DataFrame) -> pl.DataFrame:
     """Every code/msg, status and known-message mention of the records (_MENTION_SCHEMA and
     `mult`)."""
     shapes = load_shapes()
-    parts = [_shape_mentions(records, s, i, "code") for i, s in enumerate(shapes.codes)]
-    parts += [_shape_mentions(records, s, i, "status") for i, s in enumerate(shapes.statuses)]
+    wanted = [(s, i, "code") for i, s in enumerate(shapes.codes)]
+    wanted += [(s, i, "status") for i, s in enumerate(shapes.statuses)]
+    if records.height <= GATE_ROWS:
+        # Few records (a storm's distinct ones): first ask, in one query, which shapes match
+        # at all. Looking for a shape takes several steps even where it finds nothing (on one
+        # record: 37 ms for the 39 shapes, 12 ms with this question first).
+        present = records.select(
+            pl.col("text").str.contains(s.pattern).any().alias(str(n))
+            for n, (s, _, _) in enumerate(wanted)
+        ).row(0)
+        wanted = [w for w, hit in zip(wanted, present, strict=True) if hit]
+    parts = [_shape_mentions(records, s, i, kind) for s, i, kind in wanted]
     parts.append(_message_mentions(records))
     return _with_multiplicity(pl.concat(parts, how="vertical"), records)
 
