@@ -111,6 +111,15 @@ def test_wrapper_echo_of_the_previous_error_is_not_a_new_event() -> None:
     assert extract_text(log)["line"].to_list() == [1, 2, 4]
 
 
+def test_a_code_after_the_level_word_and_its_message_are_one_event() -> None:
+    # The known message read from the capitalised level word on ("ERROR -1013 Filter
+    # failure: …") holds the coded mention's own message: one error, not a second one.
+    for level in ("ERROR", "Error"):
+        log = f"2024-05-03 14:05:12 {level} -1013 Filter failure: LOT_SIZE"
+        events = extract_text(log)
+        assert events.select("code", "msg").rows() == [(-1013, "Filter failure: LOT_SIZE")]
+
+
 def test_connector_found_error_after_raw_response_is_one_event() -> None:
     log = "\n".join(
         [

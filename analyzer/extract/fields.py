@@ -235,13 +235,19 @@ def _message_events(found: pl.DataFrame, coded: pl.DataFrame) -> tuple[pl.DataFr
         | pl.col("_unreadable")
     )
     said = said.with_columns(_absorbed=absorbed.fill_null(False))
-    # a message carried in a coded mention's own msg is that error too, whatever it implies
+    # a message carried in a coded mention's own msg is that error too, whatever it implies;
+    # so is one that carries it ("ERROR -1013 Filter failure: LOT_SIZE": the message read from
+    # the level word on holds the coded mention's "Filter failure: LOT_SIZE")
     inside = (
         said.filter(~pl.col("_absorbed") & pl.col("_codes").is_not_null())
         .select("rid", "msg", "_msgs")
         .explode("_msgs")
         .filter(
             pl.col("_msgs").str.contains(pl.col("msg"), literal=True)
+            | (
+                pl.col("msg").str.contains(pl.col("_msgs"), literal=True)
+                & (pl.col("_msgs").str.len_chars() >= 8)  # a message, not "" or "OK"
+            )
             | (_stem(pl.col("_msgs")) == _stem(pl.col("msg")))
         )
         .select("rid", "msg")
