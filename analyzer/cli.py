@@ -139,13 +139,19 @@ max_line_bytes_option = click.option(
 )
 
 
-def input_options(command: Callable[..., object]) -> Callable[..., object]:
-    """The options `report` and `check` share: where to write, and which events to keep."""
+code_filter_option = click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    metavar="N",
+    help="Only this code or HTTP status (repeatable).",
+)
+
+
+def window_options(command: Callable[..., object]) -> Callable[..., object]:
+    """The zone of naive times and the window of events kept: every command that reads logs."""
     for option in reversed(
         [
-            click.option(
-                "-o", "--output", metavar="FILE", help="Write here (atomically) instead of stdout."
-            ),
             click.option(
                 "--tz",
                 default="UTC",
@@ -167,28 +173,42 @@ def input_options(command: Callable[..., object]) -> Callable[..., object]:
                 metavar="SYM",
                 help="Only this symbol (repeatable).",
             ),
-            click.option(
-                "--state",
-                metavar="FILE",
-                help="Read only what is new since the run that last used this state file.",
-            ),
-            reset_state_option,
-            click.option(
-                "--progress/--no-progress",
-                default=None,
-                expose_value=False,
-                callback=_remember_progress,
-                help="A progress line on stderr (default: on a terminal, off in CI and pipes).",
-            ),
-            click.option(
-                "--group-by",
-                type=click.Choice(["dir", "file", "none"]),
-                default="dir",
-                show_default=True,
-                help="One story per bot: each directory's logs, each file, or all as one.",
-            ),
         ]
     ):
+        command = option(command)
+    return command
+
+
+def input_options(command: Callable[..., object]) -> Callable[..., object]:
+    """The options `report`, `check` and `summary` share: where to write, and which events to
+    keep."""
+    options: list[Callable[[Callable[..., object]], Callable[..., object]]] = [
+        click.option(
+            "-o", "--output", metavar="FILE", help="Write here (atomically) instead of stdout."
+        ),
+        window_options,
+        click.option(
+            "--state",
+            metavar="FILE",
+            help="Read only what is new since the run that last used this state file.",
+        ),
+        reset_state_option,
+        click.option(
+            "--progress/--no-progress",
+            default=None,
+            expose_value=False,
+            callback=_remember_progress,
+            help="A progress line on stderr (default: on a terminal, off in CI and pipes).",
+        ),
+        click.option(
+            "--group-by",
+            type=click.Choice(["dir", "file", "none"]),
+            default="dir",
+            show_default=True,
+            help="One story per bot: each directory's logs, each file, or all as one.",
+        ),
+    ]
+    for option in reversed(options):
         command = option(command)
     return command
 
@@ -218,13 +238,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--no-chart", is_flag=True, help="Leave out the timeline chart.")
 @width_option
 @input_options
-@click.option(
-    "--code",
-    "codes",
-    multiple=True,
-    metavar="N",
-    help="Only this code or HTTP status (repeatable).",
-)
+@code_filter_option
 @max_line_bytes_option
 @click.option(
     "--no-redact",
@@ -459,11 +473,8 @@ def check(
 @click.option("--append", is_flag=True, help="Add this run to an existing dataset as a shard.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset.")
 @click.option("--shard", metavar="ID", help="Shard id (default: a hash of host and inputs).")
-@click.option("--tz", default="UTC", show_default=True, help="Zone of naive timestamps.")
-@click.option("--since", metavar="WHEN", help="Only events at/after this time.")
-@click.option("--until", metavar="WHEN", help="Only events before this time.")
-@click.option("--symbol", "symbols", multiple=True, metavar="SYM", help="Only this symbol.")
-@click.option("--code", "codes", multiple=True, metavar="N", help="Only this code or status.")
+@window_options
+@code_filter_option
 @max_line_bytes_option
 @click.option("--state", metavar="FILE", help="Export only what is new since the last run.")
 @reset_state_option
@@ -529,7 +540,7 @@ def events(
 @color_option
 @width_option
 @input_options
-@click.option("--code", "codes", multiple=True, metavar="N", help="Only this code or HTTP status.")
+@code_filter_option
 @max_line_bytes_option
 @click.option("--no-redact", is_flag=True, help="Show secrets unredacted. Never share it.")
 def summary(
