@@ -11,7 +11,7 @@ from analyzer.detectors import Finding
 from analyzer.redact import redact_text
 from analyzer.schema import Category, EventKind, Severity, api_events
 from analyzer.sources import Coverage
-from analyzer.texts import RAW_REF, with_raw
+from analyzer.texts import text_column, with_raw
 
 SCHEMA_ID = "bnlog.report/1"
 
@@ -245,7 +245,7 @@ def other_rows(others: pl.DataFrame) -> tuple[OtherRow, ...]:
         return ()
     # An event is named by its message, one without a message by its text; the texts of the
     # rest may stay in their store (see analyzer.texts) but for the examples shown.
-    text = "raw" if "raw" in others.columns else RAW_REF
+    text = text_column(others.columns)
     labelled = pl.concat(
         [
             others.filter(pl.col("msg").is_not_null()).with_columns(

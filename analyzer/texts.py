@@ -197,6 +197,12 @@ def with_raw(events: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(raw_of(events))
 
 
+def text_column(columns: list[str]) -> str:
+    """Where a frame with these columns holds its events' texts: `raw`, or their numbers in a
+    store, `raw_ref`."""
+    return RAW if RAW in columns or RAW_REF not in columns else RAW_REF
+
+
 def order_keys(events: pl.DataFrame) -> list[str]:
     """The columns that put events in their total order: (ts, path, line, raw), with raw_tie
     standing in for raw where the texts are in a store."""

@@ -24,7 +24,7 @@ from analyzer.detectors.transport import Transport
 from analyzer.detectors.unexplained import Unexplained
 from analyzer.detectors.unknown_code import UnknownCode
 from analyzer.schema import EVENT_SCHEMA
-from analyzer.texts import RAW_REF
+from analyzer.texts import text_column
 
 __all__ = [
     "REGISTRY",
@@ -77,11 +77,9 @@ def run_detectors(
     it: one bot's revoked key is not "fixed" by another bot's orders, and two bots' clocks do
     not make one clock that jumps back and forth."""
     # (`raw` may wait in a text store: then the events carry its number, see analyzer.texts)
-    texts_elsewhere = "raw" not in events.columns and RAW_REF in events.columns
+    text = text_column(events.columns)
     missing = [
-        name
-        for name in EVENT_SCHEMA
-        if name not in events.columns and not (name == "raw" and texts_elsewhere)
+        name for name in EVENT_SCHEMA if (text if name == "raw" else name) not in events.columns
     ]
     if missing:
         raise ValueError(f"events frame lacks columns: {', '.join(missing)}")

@@ -14,8 +14,6 @@ from analyzer.texts import order_keys, with_raw
 
 MAX_EVIDENCE = 3
 
-# Ties on (ts, path, line) are broken by the text so every sort here is total.
-
 TIME_OFFSET_SCHEMA: dict[str, pl.DataType] = {
     "ts": pl.Datetime("us", "UTC"),  # when the bot logged its offset to the exchange clock
     "offset_ms": pl.Int64(),  # the offset as the bot logged it (sign as logged)

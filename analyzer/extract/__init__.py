@@ -25,7 +25,7 @@ from analyzer.sources import (
     read_chunks,
     to_lines,
 )
-from analyzer.texts import RAW, RAW_REF, Packed, TextStore, spill, with_ties
+from analyzer.texts import RAW, RAW_REF, Packed, TextStore, spill, text_column, with_ties
 
 RAW_MAX_CHARS = 2000
 # Candidate records are gathered over chunks and extracted together: each extraction pass
@@ -484,7 +484,7 @@ def _finish(frames: list[pl.DataFrame]) -> pl.DataFrame:
     if events["mult"].max() != 1:
         rows = events.select(pl.int_range(pl.len()).repeat_by(pl.col("mult")).alias("i"))
         events = events[rows.explode("i")["i"]]
-    text = RAW if RAW in events.columns else RAW_REF  # the text, or its number in a store
+    text = text_column(events.columns)
     return events.select(text if name == RAW else name for name in EXTRACTED_SCHEMA)
 
 
@@ -604,7 +604,8 @@ def _merge_echoes(events: pl.DataFrame) -> pl.DataFrame:
     if not marked["_echo"].any():
         return events
     coded = pl.col("code").is_not_null()
-    from_coded = [RAW_REF if c == RAW and RAW not in events.columns else c for c in _FROM_CODED]
+    text = text_column(events.columns)
+    from_coded = [text if c == RAW else c for c in _FROM_CODED]
     own = set(_FROM_ANY) | set(from_coded) | {"line_end", "mult"}
     # A group is an event and the echoes after it. Only groups of several events are merged
     # (in a storm, few are): the others stay as they are, rows and order.
